@@ -1,0 +1,1 @@
+/* placeholder so the library target configures; replaced by the real implementation */

@@ -1,0 +1,96 @@
+/* applet-sim: the virtual card. Public API used by the in-process transport, the vpcd
+ * link (`vtoken sim`), the module (to open embedded transports) and the tools.
+ *
+ * A sim_card is one card's persistent state (its image file, shared by every
+ * connection in this process). A sim_conn is one reader connection to it: power
+ * state, current DF/EF, security status per PIN and the MSE environment. A reset or
+ * power cycle clears the connection's security status. No globals: everything hangs
+ * off these two structs. A sim_card may be used from several threads; each sim_conn
+ * from one thread at a time. */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+typedef enum sim_status {
+    SIM_OK = 0,
+    SIM_ERR_ARGS,
+    SIM_ERR_NOMEM,
+    SIM_ERR_PROFILE,   /* unknown personality name */
+    SIM_ERR_IMAGE,     /* image damaged or from a newer vtoken: see sim_card_error() */
+    SIM_ERR_IO,        /* image could not be read or written */
+    SIM_ERR_EXISTS,    /* refusing to overwrite an existing image */
+    SIM_ERR_NOT_FOUND, /* image or token does not exist */
+    SIM_ERR_POWER,     /* connection not powered */
+} sim_status;
+
+const char *sim_strerror(sim_status st);
+
+/* ---- personalities ---------------------------------------------------------- */
+
+typedef struct sim_profile sim_profile; /* defined in profile.h */
+
+const sim_profile *sim_profile_by_name(const char *name); /* "kaztoken", "etoken", "jacarta" */
+size_t sim_profile_count(void);
+const sim_profile *sim_profile_at(size_t i);
+const char *sim_profile_name(const sim_profile *p);
+const char *sim_profile_reader_name(const sim_profile *p); /* "DigiFlow LLP. KAZTOKEN" */
+const uint8_t *sim_profile_atr(const sim_profile *p, size_t *len);
+
+/* ---- cards ------------------------------------------------------------------ */
+
+typedef struct sim_card sim_card;
+typedef struct sim_conn sim_conn;
+
+/* Create a factory-fresh card image at path (default PINs, no keys, new serial).
+ * SIM_ERR_EXISTS when a file is already there, unless overwrite is set. */
+sim_status sim_card_create(const char *image_path, const char *profile, bool overwrite);
+
+/* Open an existing image. A damaged image is reported (SIM_ERR_IMAGE with the reason
+ * in *why when non-NULL, caller frees) and never overwritten. */
+sim_status sim_card_open(const char *image_path, sim_card **out, char **why);
+void sim_card_close(sim_card *card); /* after all its connections are closed */
+const sim_profile *sim_card_profile(const sim_card *card);
+const char *sim_card_path(const sim_card *card);
+
+/* Summary for `vtoken list` and tests; reads the current image state. */
+typedef struct sim_card_info {
+    char profile[32];
+    char serial_hex[33];
+    char label[64];
+    int user_tries_left, user_tries_max; /* -1 when the profile has no such PIN */
+    int so_tries_left, so_tries_max;
+    size_t capacity, used;               /* bytes of object memory */
+    size_t nkeys, nfiles;
+} sim_card_info;
+sim_status sim_card_get_info(sim_card *card, sim_card_info *info);
+
+/* ---- connections ------------------------------------------------------------ */
+
+sim_status sim_conn_open(sim_card *card, sim_conn **out);
+void sim_conn_close(sim_conn *conn);
+
+/* Power on / warm reset answer with the ATR (up to 33 bytes). */
+sim_status sim_conn_power_on(sim_conn *conn, uint8_t *atr, size_t *len);
+sim_status sim_conn_reset(sim_conn *conn, uint8_t *atr, size_t *len);
+void sim_conn_power_off(sim_conn *conn);
+bool sim_conn_powered(const sim_conn *conn);
+
+/* Process one raw command APDU and write the raw response (data || SW1 SW2).
+ * Always answers: malformed input gets the matching ISO status word (6700, 6E00,
+ * 6D00, ...). rapdu must hold at least APDU_MAX_RAPDU bytes, or *rlen (capacity on
+ * entry) bytes, in which case over-long responses are answered with 6Cxx / 61xx as
+ * the dialect does. An unpowered connection returns SIM_ERR_POWER and no response. */
+sim_status sim_conn_process(sim_conn *conn, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
+                            size_t *rlen);
+
+/* ---- in-process transport ---------------------------------------------------- */
+
+/* An apdu_transport over a powered connection; owns conn and closes it. */
+sim_status sim_transport_new(sim_conn *conn, apdu_transport **out);
+
+#endif

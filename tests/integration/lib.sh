@@ -1,0 +1,121 @@
+# Shared by tests/integration/test-*.sh. Sourced, not run.
+# - vt_setup: a temporary directory and VTOKEN_HOME, removed at exit;
+# - vt_pcscd_start: a private pcscd in its own mount namespace (its own /run/pcscd),
+#   with its own reader.conf.d listing vpcd readers on chosen ports; clients reach it
+#   through PCSCLITE_CSOCK_NAME;
+# - vt_bg / cleanup: every service a test starts is stopped by PID at exit.
+# shellcheck shell=bash
+set -euo pipefail
+
+: "${VT_BUILD_DIR:?run through ctest (VT_BUILD_DIR unset)}"
+: "${VT_SOURCE_DIR:?run through ctest (VT_SOURCE_DIR unset)}"
+VTOKEN=${VTOKEN:-$VT_BUILD_DIR/tools/vtoken}
+VT_MODULE=${VT_MODULE:-$VT_BUILD_DIR/pkcs11/libvtoken-pkcs11.so}
+VT_PIDS=()
+
+vt_fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+vt_note() { printf -- '-- %s\n' "$*"; }
+
+# A required tool that is missing fails the test: it never skips.
+vt_need() {
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || vt_fail "required tool not found: $t"; done
+}
+
+vt_cleanup() {
+  local rc=$? pid
+  for ((i=${#VT_PIDS[@]}-1; i>=0; i--)); do
+    pid=${VT_PIDS[$i]}
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ $rc -ne 0 ] && [ -n "${VT_TMP:-}" ]; then
+    for f in "$VT_TMP"/*.log; do
+      [ -f "$f" ] || continue
+      printf '\n---- %s (last 40 lines) ----\n' "$f" >&2; tail -n 40 "$f" >&2
+    done
+  fi
+  [ -n "${VT_TMP:-}" ] && [ -z "${VT_KEEP_TMP:-}" ] && rm -rf "$VT_TMP"
+  exit $rc
+}
+
+vt_setup() {
+  VT_TMP=$(mktemp -d /tmp/vtoken-test.XXXXXX)
+  export VTOKEN_HOME=$VT_TMP/home
+  mkdir -p "$VTOKEN_HOME"
+  trap vt_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# vt_bg <logname> cmd...: start a background service, remember its PID.
+vt_bg() {
+  local log=$VT_TMP/$1.log; shift
+  "$@" >"$log" 2>&1 &
+  VT_PIDS+=($!)
+  VT_LAST_PID=$!
+}
+
+# vt_pcscd_start <port> | <name> <port> [<name> <port> ...]: a private pcscd with one vpcd
+# reader entry per port. Each entry has two slots, "<name> 00 00" on <port> and
+# "<name> 00 01" on <port>+1, so ports of different entries must be at least 2 apart.
+# With a single argument the reader is called "Virtual PCD". Exports PCSCLITE_CSOCK_NAME.
+#
+# Debian's vpcd driver keeps its slots in globals indexed by slot number, so two entries
+# that load the same driver file overwrite each other. pcscd (dlopen) shares one copy per
+# file, hence each entry gets its own copy of the installed driver, made here at run time.
+vt_pcscd_start() {
+  vt_need pcscd unshare mount pkg-config
+  local conf=$VT_TMP/reader.conf.d run=$VT_TMP/pcscd-run drivers=$VT_TMP/drivers
+  local name port i=0 driver
+  driver=$(pkg-config libpcsclite --variable=usbdropdir)/serial/libifdvpcd.so
+  [ -e "$driver" ] || vt_fail "vpcd driver not found at $driver (package vsmartcard-vpcd)"
+  mkdir -p "$conf" "$run" "$drivers"
+  if [ $# -eq 1 ]; then set -- "Virtual PCD" "$1"; fi
+  while [ $# -ge 2 ]; do
+    name=$1 port=$2; shift 2
+    cp "$(readlink -f "$driver")" "$drivers/libifdvpcd-$i.so"
+    printf 'FRIENDLYNAME "%s"\nDEVICENAME /dev/null:%s\nLIBPATH %s\nCHANNELID %s\n' \
+      "$name" "$port" "$drivers/libifdvpcd-$i.so" "$port" >"$conf/vpcd-$i"
+    i=$((i+1))
+  done
+  # pcscd hard-codes /run/pcscd: give it a private one. The mount point must exist.
+  mkdir -p /run/pcscd
+  vt_bg pcscd unshare -m --propagation private sh -c \
+    "mount --bind '$run' /run/pcscd && exec pcscd --foreground --debug --apdu --config '$conf'"
+  VT_PCSCD_PID=$VT_LAST_PID
+  export PCSCLITE_CSOCK_NAME=$run/pcscd.comm
+  for _ in $(seq 100); do
+    [ -S "$PCSCLITE_CSOCK_NAME" ] && return 0
+    kill -0 "$VT_PCSCD_PID" 2>/dev/null || vt_fail "pcscd exited at start (see pcscd.log)"
+    sleep 0.1
+  done
+  vt_fail "pcscd did not create $PCSCLITE_CSOCK_NAME"
+}
+
+# vt_pcscd_stop: stop the private pcscd (e.g. to test reconnection), by PID.
+vt_pcscd_stop() {
+  kill -TERM "$VT_PCSCD_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$VT_PCSCD_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$VT_PCSCD_PID" 2>/dev/null || true
+}
+
+# vt_wait_for <seconds> <command...>: poll until the command succeeds.
+vt_wait_for() {
+  local secs=$1; shift
+  for _ in $(seq $((secs * 10))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Ports: each test picks a base from its name so tests never share a vpcd port.
+vt_port_base() {
+  local h
+  h=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
+  echo $((36000 + (h % 200) * 10))
+}
