@@ -88,6 +88,31 @@ bool sim_conn_powered(const sim_conn *conn);
 sim_status sim_conn_process(sim_conn *conn, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
                             size_t *rlen);
 
+/* ---- $VTOKEN_HOME ------------------------------------------------------------- */
+
+/* The tokens a home holds, from its vtoken.conf. A fresh home gets the three factory
+ * tokens: kaztoken, etoken and jacarta (tokens/<name>.img). */
+typedef struct sim_token_conf {
+    char name[32];      /* "kaztoken": what users type */
+    char profile[32];   /* personality */
+    char image[4096];   /* absolute path of the card image */
+    int vpcd_port;      /* `vtoken sim` connects this card to vpcd on 127.0.0.1:port */
+} sim_token_conf;
+
+typedef struct sim_home sim_home;
+
+/* Resolve the home directory: explicit (when non-NULL), else $VTOKEN_HOME, else
+ * $XDG_DATA_HOME/vtoken, else $HOME/.local/share/vtoken. */
+sim_status sim_home_resolve(const char *explicit_dir, char *out, size_t cap);
+/* Open a home, creating the directory, vtoken.conf and missing factory images on first
+ * use. A malformed vtoken.conf is an error (reason in *why), never rewritten. */
+sim_status sim_home_open(const char *dir, sim_home **out, char **why);
+void sim_home_close(sim_home *home);
+const char *sim_home_dir(const sim_home *home);
+size_t sim_home_token_count(const sim_home *home);
+const sim_token_conf *sim_home_token(const sim_home *home, size_t i);
+const sim_token_conf *sim_home_find(const sim_home *home, const char *name);
+
 /* ---- in-process transport ---------------------------------------------------- */
 
 /* An apdu_transport over a powered connection; owns conn and closes it. */

@@ -116,4 +116,17 @@ struct p11_token {
     void *drv; /* driver state */
 };
 
+/* A card driver: recognises its cards and opens a token over a transport. The module
+ * keeps one table of these (pkcs11/drivers.c); adding a token family adds an entry. */
+struct apdu_transport;
+typedef struct p11_card_driver {
+    const char *name;   /* "kaztoken" */
+    const char *vendor; /* vendor family for vendor-name filtering: "kaztoken", "etoken",
+                           "jacarta" */
+    /* Cheap: decide from the ATR alone (may also be called for PC/SC readers). */
+    bool (*match)(const uint8_t *atr, size_t atr_len);
+    /* Open a token over t; the token owns t and closes it in ops->close. */
+    CK_RV (*open)(struct apdu_transport *t, p11_token **out);
+} p11_card_driver;
+
 #endif
