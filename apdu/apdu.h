@@ -17,23 +17,27 @@ typedef enum apdu_status {
     /* command APDU decoding */
     APDU_ERR_HEADER_SHORT,    /* fewer than the 4 header bytes */
     APDU_ERR_CLA_INVALID,     /* CLA is FF (reserved for PPS) */
-    APDU_ERR_LC_ZERO,         /* short form Lc of 00 */
+    APDU_ERR_LC_ZERO,         /* short form Lc of 00: a body of 00 plus one byte, which
+                                 ISO 7816-3 Table 13 reads as case 4S with Lc 00 */
     APDU_ERR_LC_MISMATCH,     /* short Lc does not match the bytes that follow */
     APDU_ERR_EXT_LC_ZERO,     /* extended form Lc of 00 00 */
-    APDU_ERR_EXT_TRUNCATED,   /* 00 extended marker without a complete length field */
+    APDU_ERR_EXT_TRUNCATED,   /* 00 extended marker without a complete length field.
+                                 Not returned by apdu_decode(): the only such body,
+                                 00 plus one byte, is APDU_ERR_LC_ZERO (see above) */
     APDU_ERR_EXT_LC_MISMATCH, /* extended Lc does not match the bytes that follow */
     APDU_ERR_EXT_LE_SHORT,    /* extended Lc followed by a one-byte (short) Le */
     APDU_ERR_TRAILING,        /* bytes left over after a complete Le */
     /* command APDU encoding */
     APDU_ERR_NC_TOO_LONG,     /* Nc above 65535 */
     APDU_ERR_NE_TOO_LONG,     /* Ne above 65536 */
-    APDU_ERR_NEEDS_EXTENDED,  /* short form requested but Nc > 255 or Ne > 256 */
+    APDU_ERR_NEEDS_EXTENDED,  /* short form requested but Nc > 255 or Ne > 256
+                                 (apdu_exchange() with APDU_X_NO_CHAINING) */
     /* response APDU */
     APDU_ERR_RESP_SHORT,      /* response shorter than SW1 SW2 */
     /* BER-TLV and COMPACT-TLV */
     APDU_ERR_TLV_TRUNCATED,   /* tag, length or value runs past the end */
     APDU_ERR_TLV_TAG_TOO_LONG,/* tag longer than 4 bytes */
-    APDU_ERR_TLV_TAG_INVALID, /* subsequent tag byte 80 or tag of 00/FF padding */
+    APDU_ERR_TLV_TAG_INVALID, /* first subsequent tag byte 00 or 80, or 00/FF padding */
     APDU_ERR_TLV_LEN_INVALID, /* indefinite length (80) or reserved 85..FF */
     APDU_ERR_TLV_LEN_TOO_LONG,/* length field over 4 bytes or value over SIZE_MAX */
     APDU_ERR_TLV_LEN_NONMINIMAL, /* long form used where short form fits (DER check) */
@@ -92,11 +96,13 @@ typedef struct apdu_cmd {
 
 apdu_case apdu_cmd_case(const apdu_cmd *cmd);
 
-/* Decode one complete command APDU occupying exactly len bytes. */
+/* Decode one complete command APDU occupying exactly len bytes. out->extended is set
+ * when the length fields were in extended form (never for case 1). */
 apdu_status apdu_decode(const uint8_t *buf, size_t len, apdu_cmd *out);
 
-/* Encode in short form unless cmd->extended is set or Nc/Ne need extended form.
- * *outlen receives the encoded length. */
+/* Encode in short form unless cmd->extended is set or Nc/Ne need extended form
+ * (case 1 has no length field, so no form either). CLA FF is APDU_ERR_CLA_INVALID,
+ * so that whatever encodes also decodes. *outlen receives the encoded length. */
 apdu_status apdu_encode(const apdu_cmd *cmd, uint8_t *out, size_t cap, size_t *outlen);
 /* Encoded length, or 0 when the command cannot be encoded. */
 size_t apdu_encoded_len(const apdu_cmd *cmd);
@@ -117,11 +123,13 @@ typedef struct apdu_resp {
 } apdu_resp;
 
 apdu_status apdu_resp_parse(const uint8_t *buf, size_t len, apdu_resp *out);
-/* Write data||SW into out. */
+/* Write data||SW into out (data may overlap out). More than 65536 bytes of data is
+ * APDU_ERR_NE_TOO_LONG. */
 apdu_status apdu_resp_encode(const uint8_t *data, size_t len, uint16_t sw, uint8_t *out,
                              size_t cap, size_t *outlen);
 
 /* True when an INS carries secrets in its data field (VERIFY, CHANGE REFERENCE
- * DATA, RESET RETRY COUNTER): traces must print only the header and Lc. */
+ * DATA, RESET RETRY COUNTER: 20, 24, 2C and their odd BER-TLV forms 21, 25, 2D):
+ * traces must print only the header and Lc. */
 bool apdu_ins_is_sensitive(uint8_t ins);
 #endif

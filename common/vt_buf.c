@@ -37,8 +37,14 @@ bool vt_buf_append(vt_buf *b, const void *p, size_t len)
 {
     if (len == 0)
         return !b->oom;
+    /* The source may be this buffer's own contents, which growth moves (and wipes). */
+    uintptr_t src = (uintptr_t)p, base = (uintptr_t)b->data;
+    bool inside = b->data != NULL && src >= base && src < base + b->len;
+    size_t off = inside ? (size_t)(src - base) : 0;
     if (!vt_buf_reserve(b, len))
         return false;
+    if (inside)
+        p = b->data + off;
     memcpy(b->data + b->len, p, len);
     b->len += len;
     return true;
