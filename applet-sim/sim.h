@@ -26,6 +26,7 @@ typedef enum sim_status {
     SIM_ERR_EXISTS,    /* refusing to overwrite an existing image */
     SIM_ERR_NOT_FOUND, /* image or token does not exist */
     SIM_ERR_POWER,     /* connection not powered */
+    SIM_ERR_CONFIG,    /* vtoken.conf malformed or inconsistent: see *why */
 } sim_status;
 
 const char *sim_strerror(sim_status st);
@@ -47,7 +48,10 @@ typedef struct sim_card sim_card;
 typedef struct sim_conn sim_conn;
 
 /* Create a factory-fresh card image at path (default PINs, no keys, new serial).
- * SIM_ERR_EXISTS when a file is already there, unless overwrite is set. */
+ * SIM_ERR_EXISTS when a file is already there, unless overwrite is set. A family whose
+ * dialect is not written yet gets a blank image (profile, serial, label only; every
+ * instruction answers 6D00); the first sim_card_open by a build that has the dialect
+ * formats it. */
 sim_status sim_card_create(const char *image_path, const char *profile, bool overwrite);
 
 /* Open an existing image. A damaged image is reported (SIM_ERR_IMAGE with the reason
@@ -74,7 +78,9 @@ sim_status sim_card_get_info(sim_card *card, sim_card_info *info);
 sim_status sim_conn_open(sim_card *card, sim_conn **out);
 void sim_conn_close(sim_conn *conn);
 
-/* Power on / warm reset answer with the ATR (up to 33 bytes). */
+/* Power on / warm reset answer with the ATR (up to 33 bytes): *len is the capacity on
+ * entry (SIM_ERR_ARGS when the ATR does not fit) and the ATR length on return. Both
+ * clear the connection's security status, environment, selection and pending data. */
 sim_status sim_conn_power_on(sim_conn *conn, uint8_t *atr, size_t *len);
 sim_status sim_conn_reset(sim_conn *conn, uint8_t *atr, size_t *len);
 void sim_conn_power_off(sim_conn *conn);
@@ -96,7 +102,8 @@ typedef struct sim_token_conf {
     char name[32];      /* "kaztoken": what users type */
     char profile[32];   /* personality */
     char image[4096];   /* absolute path of the card image */
-    int vpcd_port;      /* `vtoken sim` connects this card to vpcd on 127.0.0.1:port */
+    int vpcd_port;      /* `vtoken sim` connects this card to vpcd on 127.0.0.1:port;
+                         * 0 when vtoken.conf gives none */
 } sim_token_conf;
 
 typedef struct sim_home sim_home;
@@ -104,8 +111,10 @@ typedef struct sim_home sim_home;
 /* Resolve the home directory: explicit (when non-NULL), else $VTOKEN_HOME, else
  * $XDG_DATA_HOME/vtoken, else $HOME/.local/share/vtoken. */
 sim_status sim_home_resolve(const char *explicit_dir, char *out, size_t cap);
-/* Open a home, creating the directory, vtoken.conf and missing factory images on first
- * use. A malformed vtoken.conf is an error (reason in *why), never rewritten. */
+/* Open a home, creating the directory, vtoken.conf and missing factory images (and
+ * their directories) on first use. A malformed vtoken.conf is SIM_ERR_CONFIG (reason in
+ * *why, caller frees), never rewritten. Sections other than [token NAME] are ignored;
+ * image= defaults to tokens/NAME.img. */
 sim_status sim_home_open(const char *dir, sim_home **out, char **why);
 void sim_home_close(sim_home *home);
 const char *sim_home_dir(const sim_home *home);

@@ -1,0 +1,21 @@
+/* test_sim: every applet-sim suite in one SRunner; exits non-zero on any failure. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "sim_test.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(engine_suite());
+    srunner_add_suite(sr, fs_suite());
+    srunner_add_suite(sr, pin_suite());
+    srunner_add_suite(sr, key_suite());
+    srunner_add_suite(sr, dialect_suite());
+    srunner_add_suite(sr, transcript_suite());
+    srunner_add_suite(sr, home_suite());
+    srunner_add_suite(sr, vpcd_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

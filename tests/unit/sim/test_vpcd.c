@@ -1,0 +1,857 @@
+/* The vpcd link against a fake vpcd (a listening socket in the test) and a fake card:
+ * framing with split and coalesced writes, control bytes, ATR, APDUs, reconnection,
+ * remove/insert through the control socket, and stopping. The link runs in a thread;
+ * the test thread plays pcscd's vpcd driver. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim_test.h"
+#include "vpcd.h"
+
+#define WAIT_MS 10000 /* generous: these waits only bound a hang, they assert no speed */
+
+static const uint8_t ATR_A[] = {0x3B, 0x88, 0x01, 0x4B, 0x41, 0x5A,
+                                0x54, 0x4F, 0x4B, 0x45, 0x4E, 0x82};
+static const uint8_t ATR_B[] = {0x3B, 0xD5, 0x18, 0x00, 0x81, 0x31, 0xFE,
+                                0x7D, 0x80, 0x73, 0xC8, 0x21, 0x10, 0xF4};
+
+/* ---- the fake card ---------------------------------------------------------------- */
+
+typedef struct fake_card {
+    const uint8_t *atr;
+    size_t atr_len;
+    atomic_int power_on, power_off, reset, get_atr, apdus;
+} fake_card;
+
+static sim_status fake_get_atr(void *arg, uint8_t *atr, size_t *len)
+{
+    fake_card *fc = arg;
+
+    atomic_fetch_add(&fc->get_atr, 1);
+    if (*len < fc->atr_len)
+        return SIM_ERR_ARGS;
+    memcpy(atr, fc->atr, fc->atr_len);
+    *len = fc->atr_len;
+    return SIM_OK;
+}
+
+static sim_status fake_power_on(void *arg)
+{
+    atomic_fetch_add(&((fake_card *)arg)->power_on, 1);
+    return SIM_OK;
+}
+
+static void fake_power_off(void *arg)
+{
+    atomic_fetch_add(&((fake_card *)arg)->power_off, 1);
+}
+
+static sim_status fake_reset(void *arg)
+{
+    atomic_fetch_add(&((fake_card *)arg)->reset, 1);
+    return SIM_OK;
+}
+
+/* INS EE fails; INS B0 answers P1P2 bytes of a pattern; anything else is echoed back
+ * followed by 90 00. */
+static sim_status fake_process(void *arg, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
+                               size_t *rlen)
+{
+    fake_card *fc = arg;
+    size_t n;
+
+    atomic_fetch_add(&fc->apdus, 1);
+    if (clen >= 2 && capdu[1] == 0xEE)
+        return SIM_ERR_IO;
+    if (clen >= 4 && capdu[1] == 0xB0) {
+        n = ((size_t)capdu[2] << 8) | capdu[3];
+        if (n + 2 > *rlen)
+            return SIM_ERR_ARGS;
+        for (size_t i = 0; i < n; i++)
+            rapdu[i] = (uint8_t)(i * 7 + 3);
+    } else {
+        n = clen;
+        if (n + 2 > *rlen)
+            return SIM_ERR_ARGS;
+        memcpy(rapdu, capdu, n);
+    }
+    rapdu[n] = 0x90;
+    rapdu[n + 1] = 0x00;
+    *rlen = n + 2;
+    return SIM_OK;
+}
+
+static const sim_vpcd_card_ops fake_ops = {
+    .get_atr = fake_get_atr,
+    .power_on = fake_power_on,
+    .power_off = fake_power_off,
+    .reset = fake_reset,
+    .process = fake_process,
+};
+
+/* Plain int for the assertions (and readable failure messages). */
+static int count(atomic_int *a)
+{
+    return atomic_load(a);
+}
+
+/* ---- what the observer saw ----------------------------------------------------------- */
+
+typedef struct seen {
+    atomic_int events[SIM_VPCD_EV_CARD_ERROR + 1];
+    atomic_int sensitive_cmds, plain_cmds, sensitive_resps;
+} seen;
+
+static void seen_event(void *arg, const char *card, sim_vpcd_event ev, const char *detail)
+{
+    seen *s = arg;
+    (void)detail;
+    ck_assert_ptr_nonnull(card);
+    atomic_fetch_add(&s->events[ev], 1);
+}
+
+static void seen_apdu(void *arg, const char *card, sim_vpcd_dir dir, const uint8_t *buf, size_t len,
+                      bool sensitive)
+{
+    seen *s = arg;
+    (void)card;
+    (void)buf;
+    (void)len;
+    if (dir == SIM_VPCD_COMMAND)
+        atomic_fetch_add(sensitive ? &s->sensitive_cmds : &s->plain_cmds, 1);
+    else if (sensitive)
+        atomic_fetch_add(&s->sensitive_resps, 1);
+}
+
+/* ---- the fake vpcd ----------------------------------------------------------------- */
+
+typedef struct harness {
+    int lfd[2];
+    uint16_t port[2];
+    fake_card card[2];
+    seen seen;
+    sim_vpcd *link;
+    pthread_t thread;
+    bool running;
+    sim_status run_rv;
+    char dir[64];
+    char sock[128];
+} harness;
+
+static int listen_on(uint16_t port, uint16_t *bound)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 0), 0); /* as vpcd does */
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    if (bound)
+        *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+static void *run_link(void *arg)
+{
+    harness *h = arg;
+    h->run_rv = sim_vpcd_run(h->link);
+    return NULL;
+}
+
+/* ncards fake cards (each on its own listener); control socket when asked. */
+static void h_init(harness *h, int ncards, bool control)
+{
+    static const char *names[] = {"fake", "other"};
+    sim_vpcd_observer obs = {seen_event, seen_apdu, &h->seen};
+
+    memset(h, 0, sizeof(*h));
+    ck_assert_int_eq(sim_vpcd_new(&h->link), SIM_OK);
+    sim_vpcd_set_observer(h->link, &obs);
+    ck_assert_int_eq(sim_vpcd_set_backoff(h->link, 10, 100), SIM_OK);
+    for (int i = 0; i < 2; i++)
+        h->lfd[i] = -1;
+    for (int i = 0; i < ncards; i++) {
+        h->card[i].atr = i == 0 ? ATR_A : ATR_B;
+        h->card[i].atr_len = i == 0 ? sizeof(ATR_A) : sizeof(ATR_B);
+        h->lfd[i] = listen_on(0, &h->port[i]);
+        ck_assert_int_eq(sim_vpcd_add_card(h->link, names[i], h->port[i], &fake_ops, &h->card[i]),
+                         SIM_OK);
+    }
+    if (control) {
+        snprintf(h->dir, sizeof(h->dir), "/tmp/vt-vpcd-test.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(h->dir));
+        snprintf(h->sock, sizeof(h->sock), "%s/sim.sock", h->dir);
+        ck_assert_int_eq(sim_vpcd_control_listen(h->link, h->sock), SIM_OK);
+    }
+}
+
+static void h_run(harness *h)
+{
+    ck_assert_int_eq(pthread_create(&h->thread, NULL, run_link, h), 0);
+    h->running = true;
+}
+
+static void h_join(harness *h)
+{
+    ck_assert(h->running);
+    ck_assert_int_eq(pthread_join(h->thread, NULL), 0);
+    h->running = false;
+    ck_assert_int_eq(h->run_rv, SIM_OK);
+}
+
+static void h_done(harness *h)
+{
+    if (h->running) {
+        sim_vpcd_stop(h->link);
+        h_join(h);
+    }
+    sim_vpcd_free(h->link);
+    for (int i = 0; i < 2; i++)
+        if (h->lfd[i] >= 0)
+            close(h->lfd[i]);
+    if (h->dir[0]) {
+        struct stat st;
+        /* The link removes its socket file when freed. */
+        ck_assert_int_ne(stat(h->sock, &st), 0);
+        ck_assert_int_eq(rmdir(h->dir), 0);
+    }
+}
+
+static bool wait_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+
+    do
+        r = poll(&p, 1, ms);
+    while (r < 0 && errno == EINTR);
+    return r == 1;
+}
+
+/* Accept the link's connection, as vpcd's presence poll would. */
+static int h_accept(harness *h, int i)
+{
+    int fd, one = 1;
+
+    ck_assert_msg(wait_readable(h->lfd[i], WAIT_MS), "the link did not connect");
+    fd = accept(h->lfd[i], NULL, NULL);
+    ck_assert_int_ge(fd, 0);
+    /* Our writes must reach the link as separate segments when we split them. */
+    ck_assert_int_eq(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+    return fd;
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ck_assert_int_gt(n, 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Exactly len bytes; false on EOF (the link closed the connection). */
+static bool recv_exact(int fd, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n;
+        ck_assert_msg(wait_readable(fd, WAIT_MS), "no answer from the link");
+        n = recv(fd, p, len, 0);
+        if (n == 0)
+            return false;
+        ck_assert_int_gt(n, 0);
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* One frame from the link; returns the payload length. */
+static size_t recv_frame(int fd, uint8_t *buf, size_t cap)
+{
+    uint8_t hdr[2];
+    size_t len;
+
+    ck_assert(recv_exact(fd, hdr, 2));
+    len = ((size_t)hdr[0] << 8) | hdr[1];
+    ck_assert_uint_le(len, cap);
+    ck_assert(recv_exact(fd, buf, len));
+    return len;
+}
+
+static void send_frame(int fd, const uint8_t *payload, size_t len)
+{
+    uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+    send_all(fd, hdr, 2);
+    send_all(fd, payload, len);
+}
+
+static void send_ctrl(int fd, uint8_t ctrl)
+{
+    send_frame(fd, &ctrl, 1);
+}
+
+static void expect_atr(int fd, const uint8_t *atr, size_t atr_len)
+{
+    uint8_t buf[64];
+    size_t len;
+
+    send_ctrl(fd, 0x04);
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, atr_len);
+    ck_assert_mem_eq(buf, atr, atr_len);
+}
+
+static void expect_eof(int fd)
+{
+    uint8_t b;
+    ck_assert(!recv_exact(fd, &b, 1));
+}
+
+static void control(harness *h, const char *req, const char *want)
+{
+    char reply[256];
+    ck_assert_int_eq(sim_vpcd_control_request(h->sock, req, reply, sizeof(reply)), SIM_OK);
+    ck_assert_str_eq(reply, want);
+}
+
+/* ---- tests ----------------------------------------------------------------------- */
+
+START_TEST(test_get_atr)
+{
+    harness h;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    ck_assert_int_eq(count(&h.card[0].get_atr), 2);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CONNECTED]), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_GET_ATR]), 2);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_empty_atr_means_no_card)
+{
+    harness h;
+    uint8_t hdr[2];
+    int fd;
+
+    h_init(&h, 1, false);
+    h.card[0].atr_len = 0;
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x04);
+    ck_assert(recv_exact(fd, hdr, 2));
+    ck_assert_uint_eq(hdr[0], 0);
+    ck_assert_uint_eq(hdr[1], 0);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_control_bytes_get_no_reply)
+{
+    harness h;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    send_ctrl(fd, 0x02);
+    send_ctrl(fd, 0x03); /* unused by vpcd: ignored */
+    send_ctrl(fd, 0x00);
+    /* The first bytes back must be the ATR frame: nothing was answered before it. */
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    ck_assert_int_eq(count(&h.card[0].power_on), 1);
+    ck_assert_int_eq(count(&h.card[0].reset), 1);
+    ck_assert_int_eq(count(&h.card[0].power_off), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CONTROL_UNKNOWN]), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_apdu_split_writes)
+{
+    static const uint8_t frame[] = {0x00, 0x05, 0x00, 0x84, 0x00, 0x00, 0x08};
+    static const uint8_t want[] = {0x00, 0x84, 0x00, 0x00, 0x08, 0x90, 0x00};
+    harness h;
+    uint8_t buf[64];
+    size_t len;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    /* Byte by byte with pauses, so the link sees partial headers and partial payloads. */
+    for (size_t i = 0; i < sizeof(frame); i++) {
+        send_all(fd, &frame[i], 1);
+        usleep(2000);
+    }
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, sizeof(want));
+    ck_assert_mem_eq(buf, want, sizeof(want));
+    ck_assert_int_eq(count(&h.card[0].apdus), 1);
+    ck_assert_int_eq(count(&h.seen.plain_cmds), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_coalesced_frames)
+{
+    /* Power on, an APDU and a Get ATR in one write: answered in order. */
+    static const uint8_t burst[] = {0x00, 0x01, 0x01, 0x00, 0x04, 0x00,
+                                    0xCA, 0x01, 0x02, 0x00, 0x01, 0x04};
+    static const uint8_t want[] = {0x00, 0xCA, 0x01, 0x02, 0x90, 0x00};
+    harness h;
+    uint8_t buf[64];
+    size_t len;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_all(fd, burst, sizeof(burst));
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, sizeof(want));
+    ck_assert_mem_eq(buf, want, sizeof(want));
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, sizeof(ATR_A));
+    ck_assert_mem_eq(buf, ATR_A, sizeof(ATR_A));
+    ck_assert_int_eq(count(&h.card[0].power_on), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_large_frames)
+{
+    /* An extended APDU of 4000 data bytes, then the largest response a frame can carry
+     * (65533 data + SW), read slowly so the link has to finish its write later. */
+    enum { NC = 4000 };
+    static uint8_t cmd[7 + NC], buf[SIM_VPCD_MAX_PAYLOAD];
+    static const uint8_t big[] = {0x00, 0xB0, 0xFF, 0xFD};
+    harness h;
+    size_t len;
+    int fd;
+
+    memcpy(cmd, (const uint8_t[]){0x00, 0xD6, 0x00, 0x00, 0x00, NC >> 8, NC & 0xFF}, 7);
+    for (size_t i = 0; i < NC; i++)
+        cmd[7 + i] = (uint8_t)i;
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    {
+        uint8_t hdr[2] = {(uint8_t)(sizeof(cmd) >> 8), (uint8_t)sizeof(cmd)};
+        send_all(fd, hdr, 2);
+        send_all(fd, cmd, 1000);
+        usleep(5000);
+        send_all(fd, cmd + 1000, sizeof(cmd) - 1000);
+    }
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, sizeof(cmd) + 2);
+    ck_assert_mem_eq(buf, cmd, sizeof(cmd));
+    ck_assert_uint_eq(buf[sizeof(cmd)], 0x90);
+
+    send_frame(fd, big, sizeof(big));
+    usleep(50000);
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, SIM_VPCD_MAX_PAYLOAD);
+    for (size_t i = 0; i < 0xFFFD; i++)
+        ck_assert_uint_eq(buf[i], (uint8_t)(i * 7 + 3));
+    ck_assert_uint_eq(buf[0xFFFD], 0x90);
+    ck_assert_uint_eq(buf[0xFFFE], 0x00);
+    /* The connection is still in step. */
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_card_failure_answers_6f00)
+{
+    static const uint8_t bad[] = {0x00, 0xEE, 0x00, 0x00};
+    harness h;
+    uint8_t buf[16];
+    size_t len;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_frame(fd, bad, sizeof(bad));
+    len = recv_frame(fd, buf, sizeof(buf));
+    ck_assert_uint_eq(len, 2);
+    ck_assert_uint_eq(buf[0], 0x6F);
+    ck_assert_uint_eq(buf[1], 0x00);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CARD_ERROR]), 1);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_sensitive_apdus_flagged)
+{
+    static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x02, 0x04, '1', '2', '3', '4'};
+    static const uint8_t change[] = {0x00, 0x24, 0x00, 0x02, 0x02, '1', '2'};
+    static const uint8_t challenge[] = {0x00, 0x84, 0x00, 0x00, 0x08};
+    harness h;
+    uint8_t buf[64];
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_frame(fd, verify, sizeof(verify));
+    (void)recv_frame(fd, buf, sizeof(buf));
+    send_frame(fd, change, sizeof(change));
+    (void)recv_frame(fd, buf, sizeof(buf));
+    send_frame(fd, challenge, sizeof(challenge));
+    (void)recv_frame(fd, buf, sizeof(buf));
+    ck_assert_int_eq(count(&h.seen.sensitive_cmds), 2);
+    ck_assert_int_eq(count(&h.seen.sensitive_resps), 2);
+    ck_assert_int_eq(count(&h.seen.plain_cmds), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_reconnect_after_vpcd_closes)
+{
+    harness h;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    close(fd); /* vpcd ejects the card */
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    /* Leaving the reader powered the card off. */
+    ck_assert_int_eq(count(&h.card[0].power_off), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CONNECTED]), 2);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_reconnect_after_pcscd_restart)
+{
+    harness h;
+    uint16_t port;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    /* pcscd goes away with its listener; the link keeps retrying quietly. */
+    port = h.port[0];
+    close(fd);
+    close(h.lfd[0]);
+    h.lfd[0] = -1;
+    usleep(300000);
+    h.lfd[0] = listen_on(port, NULL);
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_remove_insert_by_control)
+{
+    harness h;
+    int fd;
+
+    h_init(&h, 1, true);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    control(&h, "status fake", "ok fake=connected");
+    control(&h, "remove fake", "ok");
+    expect_eof(fd);
+    close(fd);
+    control(&h, "status", "ok fake=removed");
+    control(&h, "remove fake", "ok"); /* idempotent */
+    ck_assert_int_eq(count(&h.card[0].power_off), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_REMOVED]), 1);
+    control(&h, "insert fake", "ok");
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    control(&h, "status", "ok fake=connected");
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_INSERTED]), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_control_errors)
+{
+    harness h;
+    char reply[64];
+
+    h_init(&h, 1, true);
+    h_run(&h);
+    control(&h, "remove nosuch", "error: no such token");
+    control(&h, "insert nosuch", "error: no such token");
+    control(&h, "status nosuch", "error: no such token");
+    control(&h, "remove", "error: missing token name");
+    control(&h, "remove fake extra", "error: too many arguments");
+    control(&h, "eject fake", "error: unknown command");
+    control(&h, "", "error: empty request");
+    ck_assert_int_eq(sim_vpcd_control_request(h.sock, "a\nb", reply, sizeof(reply)), SIM_ERR_ARGS);
+    /* A reply that does not fit is refused, not cut. */
+    ck_assert_int_eq(sim_vpcd_control_request(h.sock, "status", reply, 4), SIM_ERR_ARGS);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_control_line_too_long)
+{
+    harness h;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char junk[SIM_VPCD_CONTROL_LINE_MAX + 10], reply[64];
+    int fd;
+    ssize_t n;
+
+    h_init(&h, 1, true);
+    h_run(&h);
+    memcpy(sa.sun_path, h.sock, strlen(h.sock) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    memset(junk, 'x', sizeof(junk));
+    send_all(fd, junk, sizeof(junk));
+    ck_assert(wait_readable(fd, WAIT_MS));
+    n = recv(fd, reply, sizeof(reply) - 1, 0);
+    ck_assert_int_gt(n, 0);
+    reply[n] = '\0';
+    ck_assert_str_eq(reply, "error: line too long\n");
+    close(fd);
+    /* The server still answers others. */
+    control(&h, "insert fake", "ok");
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_removed_before_run)
+{
+    harness h;
+    sim_vpcd_state st;
+    int fd;
+
+    h_init(&h, 1, true);
+    ck_assert_int_eq(sim_vpcd_remove(h.link, "fake"), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_get_state(h.link, "fake", &st), SIM_OK);
+    ck_assert_int_eq(st, SIM_VPCD_REMOVED);
+    ck_assert_int_eq(sim_vpcd_get_state(h.link, "nosuch", &st), SIM_ERR_NOT_FOUND);
+    h_run(&h);
+    control(&h, "status fake", "ok fake=removed");
+    control(&h, "insert fake", "ok");
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_two_cards)
+{
+    harness h;
+    int fa, fb;
+
+    h_init(&h, 2, true);
+    h_run(&h);
+    fa = h_accept(&h, 0);
+    fb = h_accept(&h, 1);
+    expect_atr(fb, ATR_B, sizeof(ATR_B));
+    expect_atr(fa, ATR_A, sizeof(ATR_A));
+    control(&h, "remove other", "ok");
+    expect_eof(fb);
+    expect_atr(fa, ATR_A, sizeof(ATR_A));
+    control(&h, "status", "ok fake=connected other=removed");
+    close(fa);
+    close(fb);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_stop_closes_connections)
+{
+    harness h;
+    int fd;
+
+    h_init(&h, 1, false);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    sim_vpcd_stop(h.link);
+    h_join(&h);
+    expect_eof(fd);
+    ck_assert_int_eq(count(&h.card[0].power_off), 1);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_stop_by_control)
+{
+    harness h;
+
+    h_init(&h, 1, true);
+    h_run(&h);
+    control(&h, "stop", "ok");
+    h_join(&h);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_stop_before_run)
+{
+    harness h;
+
+    h_init(&h, 1, false);
+    sim_vpcd_stop(h.link);
+    h_run(&h);
+    h_join(&h);
+    h_done(&h);
+}
+END_TEST
+
+START_TEST(test_control_socket_ownership)
+{
+    harness h;
+    sim_vpcd *second = NULL;
+    struct stat st;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char reply[16];
+    int fd;
+
+    h_init(&h, 1, true);
+    ck_assert_int_eq(stat(h.sock, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    /* A second server on a live socket is refused. */
+    ck_assert_int_eq(sim_vpcd_new(&second), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_control_listen(second, h.sock), SIM_ERR_EXISTS);
+    sim_vpcd_free(second);
+    ck_assert_int_eq(stat(h.sock, &st), 0); /* and did not remove ours */
+    h_done(&h);
+
+    /* No server: the client says so. */
+    ck_assert_int_eq(
+        sim_vpcd_control_request("/tmp/vt-no-such-dir/sim.sock", "status", reply, sizeof(reply)),
+        SIM_ERR_NOT_FOUND);
+
+    /* A socket file left behind by a dead server is replaced. */
+    snprintf(h.dir, sizeof(h.dir), "/tmp/vt-vpcd-test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(h.dir));
+    snprintf(h.sock, sizeof(h.sock), "%s/sim.sock", h.dir);
+    memcpy(sa.sun_path, h.sock, strlen(h.sock) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    ck_assert_int_eq(sim_vpcd_control_request(h.sock, "status", reply, sizeof(reply)),
+                     SIM_ERR_NOT_FOUND);
+    ck_assert_int_eq(sim_vpcd_new(&second), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_control_listen(second, h.sock), SIM_OK);
+    sim_vpcd_free(second);
+    ck_assert_int_ne(stat(h.sock, &st), 0);
+    ck_assert_int_eq(rmdir(h.dir), 0);
+}
+END_TEST
+
+START_TEST(test_add_card_rules)
+{
+    sim_vpcd *l = NULL;
+    fake_card fc = {.atr = ATR_A, .atr_len = sizeof(ATR_A)};
+    sim_vpcd_card_ops partial = fake_ops;
+
+    ck_assert_int_eq(sim_vpcd_new(&l), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "a", 40000, &fake_ops, &fc), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "a", 40002, &fake_ops, &fc), SIM_ERR_EXISTS);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "b", 40000, &fake_ops, &fc), SIM_ERR_EXISTS);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "has space", 40004, &fake_ops, &fc), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "", 40004, &fake_ops, &fc), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_add_card(l, "c", 0, &fake_ops, &fc), SIM_ERR_ARGS);
+    partial.process = NULL;
+    ck_assert_int_eq(sim_vpcd_add_card(l, "d", 40006, &partial, &fc), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_set_backoff(l, 0, 10), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_set_backoff(l, 20, 10), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_remove(l, "nosuch"), SIM_ERR_NOT_FOUND);
+    ck_assert_int_eq(sim_vpcd_insert(l, "nosuch"), SIM_ERR_NOT_FOUND);
+    ck_assert_str_eq(sim_vpcd_state_name(SIM_VPCD_CONNECTED), "connected");
+    sim_vpcd_free(l);
+}
+END_TEST
+
+Suite *vpcd_suite(void)
+{
+    Suite *s = suite_create("vpcd");
+    TCase *tc = tcase_create("link");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_get_atr);
+    tcase_add_test(tc, test_empty_atr_means_no_card);
+    tcase_add_test(tc, test_control_bytes_get_no_reply);
+    tcase_add_test(tc, test_apdu_split_writes);
+    tcase_add_test(tc, test_coalesced_frames);
+    tcase_add_test(tc, test_large_frames);
+    tcase_add_test(tc, test_card_failure_answers_6f00);
+    tcase_add_test(tc, test_sensitive_apdus_flagged);
+    tcase_add_test(tc, test_reconnect_after_vpcd_closes);
+    tcase_add_test(tc, test_reconnect_after_pcscd_restart);
+    tcase_add_test(tc, test_remove_insert_by_control);
+    tcase_add_test(tc, test_control_errors);
+    tcase_add_test(tc, test_control_line_too_long);
+    tcase_add_test(tc, test_removed_before_run);
+    tcase_add_test(tc, test_two_cards);
+    tcase_add_test(tc, test_stop_closes_connections);
+    tcase_add_test(tc, test_stop_by_control);
+    tcase_add_test(tc, test_stop_before_run);
+    tcase_add_test(tc, test_control_socket_ownership);
+    tcase_add_test(tc, test_add_card_rules);
+    suite_add_tcase(s, tc);
+    return s;
+}
