@@ -99,12 +99,21 @@ out:
     return rv;
 }
 
+/* pcscd learns that a card left only from a presence poll (every 400 ms) that finds no
+ * card. If an application's APDU meets the closed socket first, vpcd drops it and the
+ * next poll already accepts the new connection: pcscd never sees the card leave, keeps
+ * it "powered" and sends APDUs to a card that never got power. So a card that left
+ * stays out for longer than two polls before it connects again. */
+#define VPCD_MIN_ABSENCE_MS 1000
+
 static void card_close_socket(vpcd_card *c)
 {
     bool was_in_reader = c->state == SIM_VPCD_CONNECTED;
 
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         close(c->fd);
+        c->left_ms = sim_vpcd_now_ms();
+    }
     c->fd = -1;
     c->in_len = 0;
     c->out_len = c->out_off = 0;
@@ -203,10 +212,17 @@ sim_status sim_vpcd_add_card(sim_vpcd *l, const char *name, uint16_t port,
 
 /* ---- connection state machine --------------------------------------------------- */
 
+/* The earliest time a card that left its reader may connect again. */
+static int64_t card_earliest_return(const vpcd_card *c, int64_t at)
+{
+    int64_t back = c->left_ms ? c->left_ms + VPCD_MIN_ABSENCE_MS : 0;
+    return at > back ? at : back;
+}
+
 static void card_retry_later(sim_vpcd *l, vpcd_card *c)
 {
     c->state = SIM_VPCD_WAITING;
-    c->deadline_ms = sim_vpcd_now_ms() + c->backoff_ms;
+    c->deadline_ms = card_earliest_return(c, sim_vpcd_now_ms() + c->backoff_ms);
     c->backoff_ms = c->backoff_ms > l->backoff_max / 2 ? l->backoff_max : c->backoff_ms * 2;
 }
 
@@ -249,8 +265,10 @@ static void card_connected(sim_vpcd *l, vpcd_card *c)
 
 static void card_connect_failed(sim_vpcd *l, vpcd_card *c, int err)
 {
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         close(c->fd);
+        c->left_ms = sim_vpcd_now_ms();
+    }
     c->fd = -1;
     card_retry_later(l, c);
     emit(l, c, SIM_VPCD_EV_CONNECT_FAILED, strerror(err));
@@ -329,7 +347,7 @@ sim_status sim_vpcd_insert(sim_vpcd *l, const char *name)
     if (c->state != SIM_VPCD_REMOVED)
         return SIM_OK;
     c->state = SIM_VPCD_WAITING;
-    c->deadline_ms = 0;
+    c->deadline_ms = card_earliest_return(c, 0);
     c->backoff_ms = l->backoff_min;
     emit(l, c, SIM_VPCD_EV_INSERTED, NULL);
     return SIM_OK;
@@ -434,6 +452,14 @@ static bool card_apdu(sim_vpcd *l, vpcd_card *c, const uint8_t *capdu, size_t cl
 
     trace(l, c, SIM_VPCD_COMMAND, capdu, clen, sensitive);
     st = c->ops->process(c->card, capdu, clen, c->out + 2, &rlen);
+    if (st == SIM_ERR_POWER) {
+        /* pcscd thinks the card is powered, but it never powered it (it missed the
+         * card leaving): an empty answer makes vpcd drop the card, and the card's
+         * absence makes pcscd detect it afresh and power it up. */
+        card_error(l, c, "APDU before power-on; leaving the reader to be re-detected", st);
+        trace(l, c, SIM_VPCD_RESPONSE, c->out + 2, 0, sensitive);
+        return card_reply(l, c, 0);
+    }
     if (st != SIM_OK || rlen < 2 || rlen > SIM_VPCD_MAX_PAYLOAD) {
         card_error(l, c, "APDU", st != SIM_OK ? st : SIM_ERR_ARGS);
         /* vpcd waits for an answer; 6F00 "no precise diagnosis" is the honest one. */

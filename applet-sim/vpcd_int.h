@@ -22,6 +22,7 @@ typedef struct vpcd_card {
     sim_vpcd_state state;
     int fd;
     int64_t deadline_ms; /* WAITING: next attempt; CONNECTING: give up */
+    int64_t left_ms;     /* when the card last left its reader (0: never was in it) */
     unsigned backoff_ms; /* the wait after the next failure */
     uint8_t *in;         /* one whole frame fits: frames are parsed in place */
     size_t in_len;

@@ -37,6 +37,7 @@ card_present() { [ "$(card_atr)" = "$ATR" ]; }
 reader_state() { opensc-tool -l 2>/dev/null | awk -v r="$SLOT" 'index($0, r) { print $2 }'; }
 reader_empty() { [ "$(reader_state)" = "No" ]; }
 challenge() { opensc-tool -r "$SLOT" -s 00:84:00:00:08 2>&1; }
+challenge_ok() { challenge | grep -q "SW1=0x90, SW2=0x00"; }
 
 vt_pcscd_start "$READER" "$PORT"
 vt_bg sim "$VTOKEN" sim --token kaztoken -v
@@ -71,6 +72,16 @@ vt_wait_for 5 reader_empty || vt_fail "reader not empty after remove (state '$(r
 "$VTOKEN" card insert kaztoken >/dev/null || vt_fail "vtoken card insert failed"
 vt_wait_for 10 card_present || vt_fail "card not back after insert"
 challenge | grep -q "SW1=0x90, SW2=0x00" || vt_fail "GET CHALLENGE after insert"
+# A card pulled and pushed back faster than pcscd polls (400 ms) must still come back
+# usable: pcscd has to see it leave, or it keeps sending APDUs to a card it never
+# powered (regression: "APDU: card not powered" forever).
+vt_note "remove + insert back to back, three times"
+for i in 1 2 3; do
+  "$VTOKEN" card remove kaztoken >/dev/null && "$VTOKEN" card insert kaztoken >/dev/null ||
+    vt_fail "back-to-back remove/insert #$i"
+  vt_wait_for 10 challenge_ok ||
+    vt_fail "card not usable after back-to-back remove/insert #$i"
+done
 rc=0; "$VTOKEN" card remove no-such-token 2>/dev/null || rc=$?
 [ "$rc" -eq 3 ] || vt_fail "card remove of an unknown token: exit $rc, want 3"
 rc=0; "$VTOKEN" card eject kaztoken 2>/dev/null || rc=$?
