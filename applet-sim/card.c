@@ -300,7 +300,7 @@ sim_status sim_card_leave(sim_card *card, sim_conn *conn, bool save)
 {
     sim_status rv = SIM_OK;
     if (save) {
-        rv = sim_from_ks(ks_image_file_save(card->file, &card->img, false));
+        rv = sim_from_ks(sim_fault_save(card, &card->img));
         if (rv != SIM_OK)
             card->stale = true;
     }
@@ -315,7 +315,7 @@ sim_status sim_ctx_save(sim_ctx *ctx)
     sim_status rv;
     if (!ctx->exclusive)
         return SIM_ERR_ARGS;
-    rv = sim_from_ks(ks_image_file_save(ctx->card->file, ctx->img, false));
+    rv = sim_from_ks(sim_fault_save(ctx->card, ctx->img));
     if (rv != SIM_OK) {
         /* Whatever the command did in memory is dropped: the disk decides. */
         ctx->card->stale = true;

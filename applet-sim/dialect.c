@@ -6,6 +6,8 @@
 
 static const sim_dialect *const dialects[] = {
     &sim_dialect_kaztoken,
+    &sim_dialect_etoken,
+    &sim_dialect_jacarta,
 };
 
 const sim_dialect *sim_dialect_by_name(const char *name)

@@ -37,5 +37,7 @@ const sim_dialect *sim_dialect_by_name(const char *name);
 
 /* The dialects (one file each). */
 extern const sim_dialect sim_dialect_kaztoken; /* dialect_kaztoken.c */
+extern const sim_dialect sim_dialect_etoken;   /* dialect_etoken.c */
+extern const sim_dialect sim_dialect_jacarta;  /* dialect_jacarta.c */
 
 #endif

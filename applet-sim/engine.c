@@ -80,6 +80,8 @@ sim_status sim_conn_power_on(sim_conn *conn, uint8_t *atr, size_t *len)
     rv = answer_atr(conn, atr, len);
     if (rv != SIM_OK)
         return rv;
+    if (sim_fault_card_out(conn->card))
+        return SIM_ERR_POWER; /* a fault took the card out of its reader */
     sim_conn_clear(conn);
     conn->powered = true;
     return SIM_OK;
@@ -361,7 +363,8 @@ sim_status sim_conn_process(sim_conn *conn, const uint8_t *capdu, size_t clen, u
                             size_t *rlen)
 {
     vt_buf resp = {0};
-    size_t cap, limit, ne;
+    size_t cap, limit, ne = 0;
+    sim_fault_cmd fc;
     uint16_t sw;
 
     if (conn == NULL || (capdu == NULL && clen > 0) || rapdu == NULL || rlen == NULL)
@@ -373,7 +376,15 @@ sim_status sim_conn_process(sim_conn *conn, const uint8_t *capdu, size_t clen, u
         return SIM_ERR_ARGS;
     cap -= 2;
 
-    sw = dispatch(conn, capdu, clen, cap, &resp, &ne);
+    switch (sim_fault_begin(conn, capdu, clen, &fc)) {
+    case SIM_FAULT_NO_CARD:
+        return SIM_ERR_POWER;
+    case SIM_FAULT_ANSWER:
+        sw = fc.sw;
+        break;
+    default:
+        sw = dispatch(conn, capdu, clen, cap, &resp, &ne);
+    }
     if (!sw_has_data(sw))
         vt_buf_clear(&resp);
 
@@ -401,5 +412,6 @@ sim_status sim_conn_process(sim_conn *conn, const uint8_t *capdu, size_t clen, u
     rapdu[resp.len + 1] = (uint8_t)sw;
     *rlen = resp.len + 2;
     vt_buf_free(&resp);
+    sim_fault_end(conn, &fc);
     return SIM_OK;
 }

@@ -43,7 +43,7 @@ static const sim_profile profiles[] = {
         .label = "JaCarta",
         .reader_name = "ARDS JaCarta", /* public */
         .nca_store = "AKJaCartaStore", /* public */
-        .dialect = "jacarta",          /* not written yet: every INS answers 6D00 */
+        .dialect = "jacarta",          /* the Laser PKI applet: docs/dialects/jacarta.md */
         /* public */
         .atr = {0x3B, 0xDC, 0x18, 0xFF, 0x81, 0x91, 0xFE, 0x1F, 0xC3, 0x80, 0x73,
                 0xC8, 0x21, 0x13, 0x66, 0x01, 0x06, 0x11, 0x59, 0x00, 0x01, 0x28},

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "apdu.h"
+#include "fault.h"
 #include "image.h"
 #include "profile.h"
 #include "sim.h"
@@ -89,6 +90,7 @@ struct sim_card {
     unsigned nconns;
     sim_compute_hook hook;
     void *hook_arg;
+    sim_fault_card fault; /* fault injection state (fault.c) */
 };
 
 /* A private-key computation prepared under the card lock and run after it is released,

@@ -12,25 +12,48 @@
 
 extern const asn1_static_node ks_image_asn1_tab[];
 
-/* The definitions tree is built once per process and never changed afterwards, so
- * any thread may read it. */
-static pthread_once_t defs_once = PTHREAD_ONCE_INIT;
+/* The definitions tree is built on first use and freed when the library goes away:
+ * in a module that a host dlclose()s, a static tree never freed would be lost for good
+ * (LeakSanitizer in the host reports it). Users hold the read lock only while they
+ * copy the element they need out of it; the copy is theirs. */
+static pthread_rwlock_t defs_lock = PTHREAD_RWLOCK_INITIALIZER;
 static asn1_node defs;
-static int defs_rc = ASN1_GENERIC_ERROR;
 
-static void defs_init(void)
+static ks_status new_card_image(asn1_node *root)
 {
-    char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE];
-    defs_rc = asn1_array2tree(ks_image_asn1_tab, &defs, err);
+    ks_status rv = KS_ERR_NOMEM;
+    pthread_rwlock_rdlock(&defs_lock);
+    if (defs == NULL) {
+        /* First use (or first use after a release): build it under the write lock. */
+        pthread_rwlock_unlock(&defs_lock);
+        pthread_rwlock_wrlock(&defs_lock);
+        if (defs == NULL) {
+            char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE];
+            if (asn1_array2tree(ks_image_asn1_tab, &defs, err) != ASN1_SUCCESS)
+                defs = NULL;
+        }
+    }
+    if (defs != NULL && asn1_create_element(defs, "VTokenImage.CardImage", root) == ASN1_SUCCESS)
+        rv = KS_OK;
+    pthread_rwlock_unlock(&defs_lock);
+    return rv;
 }
 
-static ks_status get_defs(asn1_node *out)
+void ks_image_defs_release(void)
 {
-    pthread_once(&defs_once, defs_init);
-    if (defs_rc != ASN1_SUCCESS)
-        return KS_ERR_NOMEM;
-    *out = defs;
-    return KS_OK;
+    pthread_rwlock_wrlock(&defs_lock);
+    if (defs != NULL)
+        asn1_delete_structure(&defs);
+    defs = NULL;
+    pthread_rwlock_unlock(&defs_lock);
+}
+
+/* Runs at exit, and at dlclose() of a module this library is linked into. A thread
+ * still encoding then has its own element already (or waits for the lock and builds
+ * the tree again). */
+__attribute__((destructor)) static void defs_at_unload(void)
+{
+    ks_image_defs_release();
 }
 
 /* ---- in memory ---------------------------------------------------------------- */
@@ -183,18 +206,16 @@ static bool image_valid(const ks_image *img)
 
 ks_status ks_image_encode(const ks_image *img, vt_buf *der)
 {
-    asn1_node root = NULL, d;
+    asn1_node root = NULL;
     char name[64];
     int rc = ASN1_SUCCESS, len = 0;
     ks_status rv;
 
     if (img == NULL || der == NULL || !image_valid(img))
         return KS_ERR_ARGS;
-    rv = get_defs(&d);
+    rv = new_card_image(&root);
     if (rv != KS_OK)
         return rv;
-    if (asn1_create_element(d, "VTokenImage.CardImage", &root) != ASN1_SUCCESS)
-        return KS_ERR_NOMEM;
 
     /* Version 1 writes exactly version 1, whatever the struct says: the struct field
      * reports what was read, it does not choose a format. */
@@ -481,7 +502,6 @@ static ks_status peek_version(const uint8_t *der, size_t len, dec *dc)
 static ks_status decode(const uint8_t *der, size_t len, ks_image *img, dec *dc)
 {
     char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE];
-    asn1_node d;
     int64_t sv;
     uint64_t uv;
     int count = 0;
@@ -492,11 +512,9 @@ static ks_status decode(const uint8_t *der, size_t len, ks_image *img, dec *dc)
     rv = peek_version(der, len, dc);
     if (rv != KS_OK)
         return rv;
-    rv = get_defs(&d);
+    rv = new_card_image(&dc->root);
     if (rv != KS_OK)
         return rv;
-    if (asn1_create_element(d, "VTokenImage.CardImage", &dc->root) != ASN1_SUCCESS)
-        return KS_ERR_NOMEM;
     int used = (int)len;
     err[0] = '\0';
     if (asn1_der_decoding2(&dc->root, der, &used, ASN1_DECODE_FLAG_STRICT_DER, err) !=

@@ -1,6 +1,7 @@
 /* Image files: load/save one card image with its "<path>.lock" flock, notice saves by
  * other processes with one stat(), and never overwrite an image we could not read
- * (unless forced), so a damaged card stays on disk for inspection. */
+ * (unless forced), so a damaged card stays on disk for inspection. A handle inherited
+ * across fork() locks through a lock file descriptor of the child's own. */
 #include "ks_internal.h"
 
 #include <dirent.h>
@@ -19,6 +20,7 @@ struct ks_image_file {
     char *path;
     char *lock_path;
     int lock_fd;    /* opened on first lock, kept until close */
+    pid_t lock_pid; /* the process that opened lock_fd */
     bool exclusive; /* this handle holds the exclusive lock */
     seen_state seen;
     struct stat seen_st; /* identity of what we last loaded or saved */
@@ -67,10 +69,25 @@ const char *ks_image_file_error(const ks_image_file *f)
     return f != NULL ? f->error : "";
 }
 
+/* flock() locks belong to the open file description, which a forked child shares with
+ * its parent: through the inherited descriptor the child would "take" a lock the parent
+ * holds, and its unlock would release the parent's. So a child drops the inherited
+ * descriptor unused (the parent's own descriptor keeps the parent's lock) and locks
+ * through one it opens itself. */
+static void forget_inherited_lock(ks_image_file *f)
+{
+    if (f->lock_fd >= 0 && f->lock_pid != getpid()) {
+        close(f->lock_fd);
+        f->lock_fd = -1;
+        f->exclusive = false;
+    }
+}
+
 static ks_status lock_op(ks_image_file *f, int op)
 {
     if (f == NULL)
         return KS_ERR_ARGS;
+    forget_inherited_lock(f);
     if (f->lock_fd < 0) {
         f->lock_fd = open(f->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         /* A read-only directory still allows locking an existing lock file. */
@@ -82,6 +99,7 @@ static ks_status lock_op(ks_image_file *f, int op)
                      strerror(errno));
             return rv;
         }
+        f->lock_pid = getpid();
     }
     while (flock(f->lock_fd, op) != 0) {
         if (errno == EINTR)
@@ -108,6 +126,7 @@ ks_status ks_image_file_unlock(ks_image_file *f)
 {
     if (f == NULL)
         return KS_ERR_ARGS;
+    forget_inherited_lock(f); /* a child never unlocks its parent's lock */
     if (f->lock_fd < 0)
         return KS_OK;
     while (flock(f->lock_fd, LOCK_UN) != 0) {
@@ -236,7 +255,7 @@ ks_status ks_image_file_save(ks_image_file *f, ks_image *img, bool force)
     f->seen_st = st;
     f->damage = KS_OK;
     f->error[0] = '\0';
-    if (f->exclusive)
+    if (f->exclusive && f->lock_pid == getpid())
         sweep_orphans(f);
 out:
     if (rv != KS_OK)

@@ -31,6 +31,10 @@ bool ks_stat_same(const struct stat *a, const struct stat *b);
 /* Returns true when the test fault hook asks step to fail. */
 bool ks_fault_fires(const char *step);
 
+/* Free the cached card-image schema (it is rebuilt on next use). Runs by itself when
+ * the library is unloaded; tests call it to prove a later use still works. */
+void ks_image_defs_release(void);
+
 /* ks_image_decode() that also says why it refused the bytes (empty on success). */
 ks_status ks_image_decode_why(const uint8_t *der, size_t len, ks_image *img, char *why,
                               size_t cap);

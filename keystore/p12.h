@@ -118,6 +118,10 @@ ks_status ks_p12_create(ks_p12_ctx *ctx, const char *path, const char *pw, size_
 ks_status ks_p12_open(ks_p12_ctx *ctx, const char *path, const char *pw, size_t pwlen,
                       ks_p12 **out, char **why);
 void ks_p12_close(ks_p12 *p); /* wipes the password and frees the keys */
+/* Open p's file again with the password p holds (after another process replaced the
+ * file, say), so that a caller keeps no copy of the password. Results as ks_p12_open;
+ * p is unchanged. */
+ks_status ks_p12_reopen(const ks_p12 *p, ks_p12 **out, char **why);
 
 const char *ks_p12_path(const ks_p12 *p);
 /* The message of the last failed call on p ("" after a success). */

@@ -496,6 +496,17 @@ out:
     return KS_OK;
 }
 
+ks_status ks_p12_reopen(const ks_p12 *p, ks_p12 **out, char **why)
+{
+    if (why != NULL)
+        *why = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (p == NULL || p->path == NULL)
+        return KS_ERR_ARGS;
+    return ks_p12_open(p->ctx, p->path, p->pw, p->pwlen, out, why);
+}
+
 /* ---- accessors ---------------------------------------------------------------- */
 
 static bool is_kind(const p12_bag *b, ks_p12_kind kind)

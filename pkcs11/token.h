@@ -6,7 +6,19 @@
  * templates; hashes, builds DigestInfo, applies PKCS#1 v1.5 / PSS padding and OAEP
  * decoding in software when the driver only offers raw RSA; verifies and encrypts with
  * public keys in software; caches objects. Drivers talk to the token and answer with
- * CK_RV codes (mapped once, in the driver, from status words or ks_status). */
+ * CK_RV codes (mapped once, in the driver, from status words or ks_status).
+ *
+ * What the PKCS#11 layer relies on:
+ * - ref identifies an object uniquely on its token and stays the same across listings
+ *   (handles are kept by ref when the objects are listed again);
+ * - key objects carry what only the card knows: CKA_LOCAL, CKA_ALWAYS_SENSITIVE,
+ *   CKA_NEVER_EXTRACTABLE, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_AUTHENTICATE. The module
+ *   fills every other attribute of the class with its default, derives CKA_MODULUS_BITS,
+ *   CKA_PUBLIC_KEY_INFO, certificate fields and CKA_CHECK_VALUE, and gives a private key
+ *   without CKA_MODULUS / CKA_PUBLIC_EXPONENT those of the public key or certificate
+ *   with the same CKA_ID;
+ * - CKR_DEVICE_REMOVED or CKR_TOKEN_NOT_PRESENT from any operation means the card is
+ *   gone: the module then asks present() and, if absent, ends every session. */
 #ifndef P11_TOKEN_H
 #define P11_TOKEN_H
 
@@ -71,8 +83,9 @@ typedef struct p11_token_ops {
     CK_ULONG rsa_min_bits, rsa_max_bits;
 
     CK_RV (*get_info)(p11_token *t, p11_token_info *info);
-    /* who: CKU_USER, CKU_SO or CKU_CONTEXT_SPECIFIC. CKR_PIN_INCORRECT,
-     * CKR_PIN_LOCKED, CKR_PIN_LEN_RANGE as the token answers. */
+    /* who: CKU_USER, CKU_SO or CKU_CONTEXT_SPECIFIC (verify the user PIN again, right
+     * before a use of a CKA_ALWAYS_AUTHENTICATE key). CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+     * CKR_PIN_LEN_RANGE as the token answers; get_info() reports the counters after. */
     CK_RV (*login)(p11_token *t, CK_USER_TYPE who, const uint8_t *pin, size_t len);
     CK_RV (*logout)(p11_token *t);
     CK_RV (*set_pin)(p11_token *t, CK_USER_TYPE who, const uint8_t *old_pin, size_t old_len,
@@ -94,6 +107,8 @@ typedef struct p11_token_ops {
     CK_RV (*destroy_object)(p11_token *t, const p11_tobj *obj);
     CK_RV (*set_attributes)(p11_token *t, const p11_tobj *obj, const p11_attrs *changes,
                             p11_tobj *updated);
+    /* pub_tmpl with CKA_TOKEN = FALSE: the public key is not stored on the card; *pub
+     * then carries its attributes (CKA_MODULUS, CKA_PUBLIC_EXPONENT...) with ref_len 0. */
     CK_RV (*generate_rsa)(p11_token *t, CK_ULONG bits, const uint8_t *pub_exp, size_t exp_len,
                           const p11_attrs *pub_tmpl, const p11_attrs *priv_tmpl, p11_tobj *pub,
                           p11_tobj *priv);

@@ -14,6 +14,24 @@ VT_PACKAGES=(
   opensc opensc-pkcs11
   # coverage report
   gcovr
+  # real clients of the module (tests/integration/test-{nss,java,openssl,browser}.sh):
+  # NSS tools; Java SunPKCS11 (javac too); OpenSSL's libp11 engine; p11-kit and its client
+  # module (the sanitized browser run reaches the module through `p11-kit server`)
+  libnss3-tools default-jdk-headless libengine-pkcs11-openssl p11-kit p11-kit-modules
+  # the browser test: Debian's Chromium on an Xvfb display, the PIN typed with xdotool,
+  # playwright-core from npm. Debian's npm only where no npm is there: a nodejs package
+  # from elsewhere (NodeSource) ships its own npm and conflicts with Debian's.
+  chromium xvfb xdotool nodejs $(command -v npm >/dev/null 2>&1 || echo npm)
+  # packaging (test-install.sh): cpack's DEB generator runs dpkg-shlibdeps; systemd for
+  # systemd.pc and systemd-analyze; iproute2 for a private network namespace
+  dpkg-dev systemd iproute2
+  # the pkcs11-tool acceptance suite and the OpenSC interop test read CKA_SUBJECT,
+  # CKA_ISSUER, CKA_SERIAL_NUMBER and CKA_MODULUS, which pkcs11-tool does not print, with
+  # PyKCS11 (tests/integration/acceptance.sh, test-kaztoken-interop.sh)
+  python3-pykcs11
+  # the vtoken command tests read --json output back with python3's json module
+  # (tests/integration/test-cli*.sh)
+  python3
 )
 
 vt_log() { printf '==> %s\n' "$*"; }

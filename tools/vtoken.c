@@ -20,6 +20,17 @@ typedef struct vtoken_cmd {
 static const vtoken_cmd commands[] = {
     {"sim", cmd_sim, "put the virtual tokens into pcscd's virtual readers (vpcd)"},
     {"card", cmd_card, "remove or insert a token served by a running `vtoken sim`"},
+    {"fault", cmd_fault, "make a virtual token fail: status words, torn writes, latency"},
+    {"trace", cmd_trace, "print a PKCS#11 module trace (VTOKEN_TRACE) for people"},
+    {"list", cmd_list, "list the tokens: kind, label, serial, PIN tries, objects, memory"},
+    {"show", cmd_show, "show a token's objects: certificates (with NCALayer's key entry), keys"},
+    {"import", cmd_import, "write the keys and certificates of a .p12 file onto a token"},
+    {"export-cert", cmd_export_cert, "write a certificate from a token to a file (PEM or DER)"},
+    {"pin", cmd_pin, "change a PIN, or unblock the user PIN with the SO PIN"},
+    {"init", cmd_init, "create (or with --force replace) a virtual token of a profile"},
+    {"reset", cmd_reset, "put a virtual token back into its factory state (--yes)"},
+    {"p12", cmd_p12, "create a new, empty PKCS#12 token file; show what one holds"},
+    {"nca", cmd_nca, "NCA's flows on a token or .p12: reissue, keys, login, revoke, passwd"},
 };
 
 static void usage(FILE *f)
@@ -31,7 +42,7 @@ static void usage(FILE *f)
                "\n"
                "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "'vtoken COMMAND --help' (or 'vtoken help COMMAND') describes a command.\n"
                "\n" VTOKEN_EXIT_HELP);

@@ -10,11 +10,13 @@
 /* Exit codes. Scripts may rely on them: never renumber, only add. */
 enum vtoken_exit {
     VTOKEN_EXIT_OK = 0,
-    VTOKEN_EXIT_FAILURE = 1,  /* the operation failed; stderr says why */
-    VTOKEN_EXIT_USAGE = 2,    /* bad command line */
-    VTOKEN_EXIT_NO_TOKEN = 3, /* the named token is not configured (or not served) */
-    VTOKEN_EXIT_NO_SIM = 4,   /* `vtoken card`: no `vtoken sim` is running for this home */
-    VTOKEN_EXIT_BUSY = 5,     /* `vtoken sim`: another one already serves this home */
+    VTOKEN_EXIT_FAILURE = 1,       /* the operation failed; stderr says why */
+    VTOKEN_EXIT_USAGE = 2,         /* bad command line */
+    VTOKEN_EXIT_NO_TOKEN = 3,      /* the named token is not configured (or not served) */
+    VTOKEN_EXIT_NO_SIM = 4,        /* `vtoken card`: no `vtoken sim` is running for this home */
+    VTOKEN_EXIT_BUSY = 5,          /* `vtoken sim`: another one already serves this home */
+    VTOKEN_EXIT_PIN_INCORRECT = 6, /* wrong PIN or password (stderr gives the tries left) */
+    VTOKEN_EXIT_PIN_LOCKED = 7,    /* the PIN is blocked (stderr says how to unblock it) */
 };
 
 /* The same list for --help texts. */
@@ -25,11 +27,24 @@ enum vtoken_exit {
     "  2  usage error\n"                                                                           \
     "  3  no such token\n"                                                                         \
     "  4  no `vtoken sim` is running for this home\n"                                              \
-    "  5  another `vtoken sim` already serves this home\n"
+    "  5  another `vtoken sim` already serves this home\n"                                         \
+    "  6  wrong PIN or password (the message gives the tries left)\n"                              \
+    "  7  PIN blocked (the message says how to unblock it)\n"
 
 /* Subcommands: argv[0] is the subcommand's name; they return an exit code. */
 int cmd_sim(int argc, char **argv);
 int cmd_card(int argc, char **argv);
+int cmd_fault(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export_cert(int argc, char **argv);
+int cmd_p12(int argc, char **argv);
+int cmd_nca(int argc, char **argv);
 
 /* "vtoken <cmd>: message" on stderr. */
 void vtoken_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -24,15 +24,20 @@ vt_need() {
 
 vt_cleanup() {
   local rc=$? pid
-  for ((i=${#VT_PIDS[@]}-1; i>=0; i--)); do
-    pid=${VT_PIDS[$i]}
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
+  # Bash may report reaping a stopped service on its own ("wait_for: No record of
+  # process"); that is noise, hence stderr of the whole stop sequence is dropped.
+  {
+    for pid in "${VT_WATCHDOGS[@]}"; do [ -f "$pid" ] && kill -KILL "$(cat "$pid")"; done
+    for ((i=${#VT_PIDS[@]}-1; i>=0; i--)); do
+      pid=${VT_PIDS[$i]}
+      if kill -0 "$pid"; then
+        kill -TERM "$pid" || true
+        for ((n = 0; n < 50; n++)); do kill -0 "$pid" || break; sleep 0.1; done
+        kill -KILL "$pid" || true
+        wait "$pid" || true
+      fi
+    done
+  } 2>/dev/null
   if [ $rc -ne 0 ] && [ -n "${VT_TMP:-}" ]; then
     for f in "$VT_TMP"/*.log; do
       [ -f "$f" ] || continue
@@ -57,6 +62,22 @@ vt_bg() {
   "$@" >"$log" 2>&1 &
   VT_PIDS+=($!)
   VT_LAST_PID=$!
+  vt_watchdog "$VT_LAST_PID"
+}
+
+# A test killed outright (SIGKILL from a ctest timeout) runs no trap, and a service it
+# started would live on (a `vtoken sim` reconnecting forever to a later test's pcscd).
+# A watchdog per service stops it once the test shell is gone; cleanup stops the
+# watchdogs first, so they never signal a recycled PID.
+VT_WATCHDOGS=()
+vt_watchdog() {
+  local test_pid=$$ svc=$1 pidfile=$VT_TMP/.watchdog.$1
+  # Double fork: the watchdog is nobody's job, so bash neither reports nor reaps it.
+  ( ( echo "$BASHPID" >"$pidfile"
+      while kill -0 "$test_pid" 2>/dev/null; do sleep 1; done
+      kill -TERM "$svc" 2>/dev/null; sleep 2; kill -KILL "$svc" 2>/dev/null
+    ) </dev/null >/dev/null 2>&1 & )
+  VT_WATCHDOGS+=("$pidfile")
 }
 
 # vt_pcscd_start <port> | <name> <port> [<name> <port> ...]: a private pcscd with one vpcd
@@ -111,6 +132,46 @@ vt_wait_for() {
     sleep 0.1
   done
   return 1
+}
+
+# vt_host cmd...: run a host program that loads our module (pkcs11-tool, pkcs15-tool,
+# python3 with PyKCS11, certutil, java...). In the sanitised build (VT_SANITIZE=1) the
+# module needs the ASan runtime first in the process, which a host program that is not
+# itself sanitised gets through LD_PRELOAD; leak checking is off for the host (its own
+# leaks are not ours, and it unloads the module before exit). Errors in the module still
+# abort. $VT_HOST_ASAN_EXTRA adds ASan options (the JVM handles SIGSEGV itself, say).
+# (tests/integration/clients.sh has the same three helpers; these are the shared ones.)
+vt_host() {
+  if [ "${VT_SANITIZE:-0}" = 1 ]; then
+    LD_PRELOAD="$(vt_asan_runtime)${LD_PRELOAD:+ $LD_PRELOAD}" \
+      ASAN_OPTIONS="$(vt_host_asan_options)" "$@"
+  else
+    "$@"
+  fi
+}
+
+# vt_python args...: /usr/bin/python3 under vt_host. In the sanitised build libstdc++ is
+# preloaded too (after the ASan runtime): a C++ extension that throws, as PyKCS11's SWIG
+# iterators do at their end, otherwise meets ASan's __cxa_throw interceptor before any
+# libstdc++ is loaded, and ASan aborts.
+vt_python() {
+  if [ "${VT_SANITIZE:-0}" = 1 ]; then
+    LD_PRELOAD="$(readlink -f "$(gcc -print-file-name=libstdc++.so)")${LD_PRELOAD:+ $LD_PRELOAD}" \
+      vt_host /usr/bin/python3 "$@"
+  else
+    /usr/bin/python3 "$@"
+  fi
+}
+
+vt_asan_runtime() {
+  local rt
+  rt=$(gcc -print-file-name=libasan.so)
+  [ -e "$rt" ] || vt_fail "ASan runtime not found (gcc -print-file-name=libasan.so: $rt)"
+  readlink -f "$rt"
+}
+
+vt_host_asan_options() {
+  printf '%s' "${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0${VT_HOST_ASAN_EXTRA:+:$VT_HOST_ASAN_EXTRA}"
 }
 
 # Ports: each test picks a base from its name so tests never share a vpcd port.

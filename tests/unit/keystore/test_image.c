@@ -1,6 +1,7 @@
 /* Card image DER: round trips (secret nodes, empty and extreme fields), strictness
  * (every truncation, random bit flips, trailing bytes, non-canonical DER, versions,
  * extensions) with a clean error and an empty image, never a crash or a leak. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,52 @@ START_TEST(round_trip)
     vt_buf_free(&again);
     vt_buf_free(&der);
     ks_image_free(&back);
+    ks_image_free(&img);
+}
+END_TEST
+
+/* The schema cache is freed when the library is unloaded (a host that dlclose()s the
+ * module must not lose it); a use after the release, from any thread, builds it again. */
+static void *encode_decode_thread(void *arg)
+{
+    const ks_image *img = arg;
+    for (int i = 0; i < 50; i++) {
+        vt_buf der = {0};
+        ks_image back;
+        if (ks_image_encode(img, &der) != KS_OK ||
+            ks_image_decode(der.data, der.len, &back) != KS_OK) {
+            vt_buf_free(&der);
+            return (void *)1;
+        }
+        ks_image_free(&back);
+        vt_buf_free(&der);
+    }
+    return NULL;
+}
+
+START_TEST(schema_cache_release_and_rebuild)
+{
+    ks_image img, back;
+    vt_buf der = {0};
+    sample(&img);
+    encode(&img, &der);
+    ks_image_defs_release();
+    ks_image_defs_release(); /* twice is harmless */
+    ck_assert_int_eq(ks_image_decode(der.data, der.len, &back), KS_OK);
+    assert_same(&img, &back);
+    ks_image_free(&back);
+    /* Releases racing with encoders and decoders on other threads. */
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, encode_decode_thread, &img), 0);
+    for (int i = 0; i < 50; i++)
+        ks_image_defs_release();
+    for (int i = 0; i < 4; i++) {
+        void *res = (void *)1;
+        ck_assert_int_eq(pthread_join(th[i], &res), 0);
+        ck_assert_ptr_null(res);
+    }
+    vt_buf_free(&der);
     ks_image_free(&img);
 }
 END_TEST
@@ -513,6 +560,7 @@ Suite *image_suite(void)
     tcase_set_timeout(tc, 120); /* generous for sanitizer builds on a busy machine */
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, golden_v1_vector);
+    tcase_add_test(tc, schema_cache_release_and_rebuild);
     tcase_add_test(tc, round_trip_empty_and_extremes);
     tcase_add_test(tc, encode_refuses_bad_fields);
     tcase_add_test(tc, copy_is_deep);

@@ -259,6 +259,77 @@ START_TEST(handles_in_one_process_exclude_each_other)
 }
 END_TEST
 
+/* A handle inherited across fork() (the module's fork-safe interface keeps using a card
+ * in the child): parent and child must still exclude each other, and the child's
+ * unlock must not release the parent's lock. */
+START_TEST(inherited_handle_locks_apart_after_fork)
+{
+    fixture fx;
+    setup_fx(&fx);
+    ks_image_file *g = NULL;
+    ck_assert_int_eq(ks_image_file_open(fx.path, &g), KS_OK);
+    ck_assert_int_eq(ks_image_file_lock(fx.f, true), KS_OK);
+
+    /* The parent holds the lock: the child, through the same handle, cannot take it,
+     * and its unlock leaves the parent's lock in place. */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int code = 0;
+        if (ks_image_file_trylock(fx.f, true) != KS_ERR_LOCKED)
+            code = 10;
+        else if (ks_image_file_trylock(fx.f, false) != KS_ERR_LOCKED)
+            code = 11;
+        else if (ks_image_file_unlock(fx.f) != KS_OK)
+            code = 12;
+        _exit(code);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_eq(ks_image_file_trylock(g, false), KS_ERR_LOCKED);
+
+    /* The other way round: the child locks through the inherited handle and the
+     * parent's handle is locked out until the child is done. */
+    ck_assert_int_eq(ks_image_file_unlock(fx.f), KS_OK);
+    int to_child[2], to_parent[2];
+    ck_assert_int_eq(pipe(to_child), 0);
+    ck_assert_int_eq(pipe(to_parent), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int code = ks_image_file_lock(fx.f, true) == KS_OK ? 0 : 20;
+        write_byte(to_parent[1], code ? 'x' : 'l');
+        (void)read_byte(to_child[0]);
+        if (code == 0 && ks_image_file_unlock(fx.f) != KS_OK)
+            code = 21;
+        write_byte(to_parent[1], 'u');
+        (void)read_byte(to_child[0]);
+        ks_image_file_close(fx.f);
+        _exit(code);
+    }
+    ck_assert_int_eq(read_byte(to_parent[0]), 'l');
+    ck_assert_int_eq(ks_image_file_trylock(fx.f, true), KS_ERR_LOCKED);
+    ck_assert_int_eq(ks_image_file_trylock(g, false), KS_ERR_LOCKED);
+    write_byte(to_child[1], 'g');
+    ck_assert_int_eq(read_byte(to_parent[0]), 'u');
+    ck_assert_int_eq(ks_image_file_trylock(fx.f, true), KS_OK);
+    write_byte(to_child[1], 'g');
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* The child closing its handle did not release the parent's lock either. */
+    ck_assert_int_eq(ks_image_file_trylock(g, false), KS_ERR_LOCKED);
+    ks_image_file_close(g);
+    close(to_child[0]);
+    close(to_child[1]);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    teardown_fx(&fx);
+}
+END_TEST
+
 static void assert_file_is(const char *path, const void *data, size_t len)
 {
     vt_buf b = {0};
@@ -424,6 +495,7 @@ Suite *image_file_suite(void)
     tcase_add_test(tc, lock_between_processes);
     tcase_add_test(tc, shared_locks_coexist);
     tcase_add_test(tc, handles_in_one_process_exclude_each_other);
+    tcase_add_test(tc, inherited_handle_locks_apart_after_fork);
     tcase_add_test(tc, damaged_image_not_overwritten);
     tcase_add_test(tc, newer_image_not_overwritten);
     tcase_add_test(tc, truncated_file_is_damaged);

@@ -236,6 +236,38 @@ START_TEST(changed_underneath_is_stale)
 }
 END_TEST
 
+/* A handle that went stale reopens the file with the password it holds: the new file
+ * when the password still opens it, a clean refusal when another writer changed it. */
+START_TEST(reopen_with_held_password)
+{
+    char *path = kt_copy_nca(dir, KT_NCA_AUTH ".p12");
+    ks_p12 *a = must_open(path, "Qwerty12");
+    ks_p12 *b = must_open(path, "Qwerty12");
+    ks_p12 *c = NULL;
+    char *why = NULL;
+    ck_assert_int_eq(ks_p12_remove(a, KS_P12_CERT, 0), KS_OK);
+    ck_assert(ks_p12_changed(b));
+    ck_assert_int_eq(ks_p12_reopen(b, &c, &why), KS_OK);
+    ck_assert_ptr_null(why);
+    ck_assert(!ks_p12_changed(c));
+    ck_assert_uint_eq(ks_p12_count(c, KS_P12_CERT), 0);
+    ck_assert_uint_eq(ks_p12_count(b, KS_P12_CERT), 1); /* b itself is unchanged */
+    ck_assert_str_eq(ks_p12_path(c), path);
+    ks_p12_close(c);
+    c = NULL;
+    ck_assert_int_eq(ks_p12_change_password(a, "Alpha123", 8, &KS_PWRULE_NCA), KS_OK);
+    ck_assert_int_eq(ks_p12_reopen(b, &c, &why), KS_ERR_BAD_PASSWORD);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "wrong password"));
+    free(why);
+    ck_assert_int_eq(ks_p12_reopen(NULL, &c, NULL), KS_ERR_ARGS);
+    ks_p12_close(a);
+    ks_p12_close(b);
+    free(path);
+}
+END_TEST
+
 static bool fail_at(void *arg, const char *step)
 {
     return strcmp((const char *)arg, step) == 0;
@@ -533,6 +565,7 @@ Suite *p12_write_suite(void)
     tcase_add_test(tc, password_rule_enforced);
     tcase_add_test(tc, read_only_file_and_directory);
     tcase_add_test(tc, changed_underneath_is_stale);
+    tcase_add_test(tc, reopen_with_held_password);
     tcase_add_loop_test(tc, fault_during_write_changes_nothing, 0, 3);
     tcase_add_test(tc, create_empty_file);
     tcase_add_loop_test(tc, add_key_then_cert, 0, 2);

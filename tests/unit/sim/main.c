@@ -14,6 +14,9 @@ int main(void)
     srunner_add_suite(sr, transcript_suite());
     srunner_add_suite(sr, home_suite());
     srunner_add_suite(sr, vpcd_suite());
+    srunner_add_suite(sr, jacarta_suite());
+    srunner_add_suite(sr, etoken_suite());
+    srunner_add_suite(sr, fault_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

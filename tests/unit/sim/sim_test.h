@@ -17,6 +17,9 @@ Suite *dialect_suite(void);    /* test_dialect.c */
 Suite *transcript_suite(void); /* test_transcript.c */
 Suite *home_suite(void);       /* test_home.c */
 Suite *vpcd_suite(void);       /* test_vpcd.c */
+Suite *jacarta_suite(void);    /* test_jacarta.c */
+Suite *etoken_suite(void);     /* test_etoken.c */
+Suite *fault_suite(void);      /* test_fault.c */
 
 typedef struct tcard {
     char dir[256];

@@ -186,6 +186,21 @@ static void replay(const char *profile, const char *file)
     tc_teardown(&t);
 }
 
+/* Every personality's dialect is specified by transcripts: none may go missing. */
+START_TEST(test_every_profile_has_transcripts)
+{
+    for (size_t p = 0; p < sim_profile_count(); p++) {
+        const char *profile = sim_profile_name(sim_profile_at(p));
+        struct dirent **names = NULL;
+        int n = list_transcripts(profile, &names);
+        for (int k = 0; k < n; k++)
+            free(names[k]);
+        free(names);
+        ck_assert_msg(n > 0, "no transcripts for %s in %s", profile, TRANSCRIPTS);
+    }
+}
+END_TEST
+
 /* Test _i replays file _i of the profiles' transcripts taken in profile order. */
 START_TEST(test_replay)
 {
@@ -245,6 +260,7 @@ Suite *transcript_suite(void)
     }
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matcher);
+    tcase_add_test(tc, test_every_profile_has_transcripts);
     /* at least one test even when no directory is there, so that failure shows */
     tcase_add_loop_test(tc, test_replay, 0, total > 0 ? total : 1);
     suite_add_tcase(s, tc);
