@@ -22,9 +22,12 @@ VT_PACKAGES=(
   # playwright-core from npm. Debian's npm only where no npm is there: a nodejs package
   # from elsewhere (NodeSource) ships its own npm and conflicts with Debian's.
   chromium xvfb xdotool nodejs $(command -v npm >/dev/null 2>&1 || echo npm)
-  # packaging (test-install.sh): cpack's DEB generator runs dpkg-shlibdeps; systemd for
-  # systemd.pc and systemd-analyze; iproute2 for a private network namespace
-  dpkg-dev systemd iproute2
+  # packaging (test-install.sh): cpack's DEB generator runs dpkg-shlibdeps and `file`;
+  # systemd for systemd.pc and systemd-analyze; iproute2 for a private network namespace
+  dpkg-dev file systemd iproute2
+  # TLS trust for npm and the HTTPS tests (installed with --no-install-recommends, so
+  # nothing pulls it in on a minimal system)
+  ca-certificates
   # the pkcs11-tool acceptance suite and the OpenSC interop test read CKA_SUBJECT,
   # CKA_ISSUER, CKA_SERIAL_NUMBER and CKA_MODULUS, which pkcs11-tool does not print, with
   # PyKCS11 (tests/integration/acceptance.sh, test-kaztoken-interop.sh)
