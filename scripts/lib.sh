@@ -25,6 +25,9 @@ VT_PACKAGES=(
   # packaging (test-install.sh): cpack's DEB generator runs dpkg-shlibdeps and `file`;
   # systemd for systemd.pc and systemd-analyze; iproute2 for a private network namespace
   dpkg-dev file systemd iproute2
+  # man: the unit's Documentation=man:vtoken(1) is checked by systemd-analyze --man=yes,
+  # and the man page itself by `man --warnings` (test-install.sh, test-cli.sh)
+  man-db
   # TLS trust for npm and the HTTPS tests (installed with --no-install-recommends, so
   # nothing pulls it in on a minimal system)
   ca-certificates
