@@ -35,10 +35,9 @@ for c in $(sed -n '/^Commands:/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p' <<<"$OUT"); do
 done
 [ "$(sed -n '/^Commands:/,/^$/p' <<<"$OUT" | grep -c '^  [a-z]')" -ge 13 ] ||
   vt_fail "vtoken --help lists fewer commands than expected: $OUT"
-if command -v man >/dev/null 2>&1; then
-  warn=$(LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l "$MAN" 2>&1 >/dev/null || true)
-  [ -z "$warn" ] || vt_fail "man -l tools/vtoken.1 warns: $warn"
-fi
+vt_need man
+warn=$(LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l "$MAN" 2>&1 >/dev/null || true)
+[ -z "$warn" ] || vt_fail "man -l tools/vtoken.1 warns: $warn"
 
 vt_note "bad usage exits 2"
 expect_rc 2 vt list extra
