@@ -34,6 +34,7 @@ typedef struct pcsc_card {
     uint64_t gen;
     unsigned long events; /* reader event counter last seen */
     bool dead;            /* card removed: only reset() brings the handle back */
+    unsigned txn;         /* transactions this handle holds (pcsc-lite counts nested ones) */
 } pcsc_card;
 
 apdu_status apdu_pcsc_status(long rv)
@@ -212,6 +213,8 @@ static LONG card_reconnect(pcsc_card *c, DWORD init)
  * else the handle is re-attached at once, so the caller hears of it exactly once. */
 static apdu_status card_error(pcsc_card *c, LONG rv)
 {
+    if (rv == SCARD_W_RESET_CARD || rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD)
+        c->txn = 0; /* a reset or a removal ends whatever transaction we held */
     if (rv == SCARD_W_RESET_CARD) {
         c->gen++;
         LONG r2 = card_reconnect(c, SCARD_LEAVE_CARD);
@@ -304,13 +307,32 @@ static apdu_status pc_reset(apdu_transport *t, bool cold, uint8_t *atr, size_t *
     return card_atr(c, atr, len);
 }
 
+/* What pcscd knows of our handle, in one round trip (SCardGetStatusChange takes three):
+ * pcsc-lite flags every handle of a reader when its card is removed or reset, so a card
+ * pulled and pushed back, or reset by another process, shows here even when the reader
+ * looks the same as before. A reset re-attaches the handle and moves the generation;
+ * the card is still there. */
+static apdu_status handle_status(pcsc_card *c)
+{
+    if (c->dead)
+        return APDU_ERR_NO_CARD;
+    /* Inside our transaction nobody resets the card, and the begin that took it
+     * reported any earlier removal or reset: nothing to ask (a card pulled now shows at
+     * the next transmit). */
+    if (c->txn > 0)
+        return APDU_OK;
+    BYTE atr[MAX_ATR_SIZE];
+    DWORD alen = sizeof(atr), state, proto;
+    LONG rv = SCardStatus(c->card, NULL, NULL, &state, &proto, atr, &alen);
+    if (rv == SCARD_S_SUCCESS)
+        return APDU_OK;
+    apdu_status st = card_error(c, rv);
+    return st == APDU_ERR_CARD_RESET && !c->dead ? APDU_OK : st;
+}
+
 static apdu_status pc_present(apdu_transport *t)
 {
-    DWORD state = 0;
-    apdu_status st = reader_state(t->ctx, &state);
-    if (st != APDU_OK)
-        return st;
-    return (state & SCARD_STATE_PRESENT) ? APDU_OK : APDU_ERR_NO_CARD;
+    return handle_status(t->ctx);
 }
 
 static apdu_status pc_begin(apdu_transport *t)
@@ -319,7 +341,10 @@ static apdu_status pc_begin(apdu_transport *t)
     if (c->dead)
         return APDU_ERR_NO_CARD;
     LONG rv = SCardBeginTransaction(c->card);
-    return rv == SCARD_S_SUCCESS ? APDU_OK : card_error(c, rv);
+    if (rv != SCARD_S_SUCCESS)
+        return card_error(c, rv);
+    c->txn++;
+    return APDU_OK;
 }
 
 static apdu_status pc_end(apdu_transport *t)
@@ -327,6 +352,8 @@ static apdu_status pc_end(apdu_transport *t)
     pcsc_card *c = t->ctx;
     if (c->dead)
         return APDU_ERR_NO_CARD;
+    if (c->txn > 0)
+        c->txn--;
     LONG rv = SCardEndTransaction(c->card, SCARD_LEAVE_CARD);
     return rv == SCARD_S_SUCCESS ? APDU_OK : card_error(c, rv);
 }
@@ -334,15 +361,7 @@ static apdu_status pc_end(apdu_transport *t)
 static uint64_t pc_generation(apdu_transport *t)
 {
     pcsc_card *c = t->ctx;
-    if (!c->dead) {
-        BYTE atr[MAX_ATR_SIZE];
-        DWORD alen = sizeof(atr), state, proto;
-        LONG rv = SCardStatus(c->card, NULL, NULL, &state, &proto, atr, &alen);
-        if (rv != SCARD_S_SUCCESS)
-            card_error(c, rv);
-    }
-    DWORD state = 0;
-    reader_state(c, &state);
+    (void)handle_status(c); /* a removal or a reset moves c->gen */
     return c->gen;
 }
 

@@ -66,6 +66,15 @@ apdu_status apdu_begin(apdu_transport *t)
     return t->ops->begin != NULL ? t->ops->begin(t) : APDU_OK;
 }
 
+apdu_status apdu_begin_shared(apdu_transport *t)
+{
+    if (t == NULL || t->ops == NULL)
+        return APDU_ERR_ARGS;
+    if (t->ops->begin_shared != NULL)
+        return t->ops->begin_shared(t);
+    return t->ops->begin != NULL ? t->ops->begin(t) : APDU_OK;
+}
+
 apdu_status apdu_end(apdu_transport *t)
 {
     if (t == NULL || t->ops == NULL)

@@ -30,12 +30,21 @@ struct apdu_transport_ops {
     apdu_status (*get_atr)(apdu_transport *t, uint8_t *atr, size_t *len);
     /* Warm reset (cold = false) or power cycle (cold = true); returns the new ATR. */
     apdu_status (*reset)(apdu_transport *t, bool cold, uint8_t *atr, size_t *len);
-    /* APDU_OK when a card is present, APDU_ERR_NO_CARD when not. NULL: always present. */
+    /* APDU_OK while the card this transport is connected to is still there (a PC/SC
+     * handle: pcscd's word on the handle, so a card pulled and pushed back counts as
+     * gone until reset() reconnects), APDU_ERR_NO_CARD when not. NULL: always present. */
     apdu_status (*present)(apdu_transport *t);
     /* Exclusive access for a multi-APDU transaction (SCardBeginTransaction,
-     * or the card image lock for the in-process card). Optional (NULL). */
+     * or the card image lock for the in-process card). Optional (NULL). Transactions
+     * nest: only the outermost end releases. */
     apdu_status (*begin)(apdu_transport *t);
     apdu_status (*end)(apdu_transport *t);
+    /* A transaction that writes nothing on the card (MSE SET then a private-key
+     * operation, GET CHALLENGE): it must still keep other users from changing the card
+     * between its APDUs, but others that only read may run alongside. The in-process
+     * card holds its image lock shared until the private-key computation; PC/SC has
+     * no such thing (NULL: begin is used). Ended with end. Optional. */
+    apdu_status (*begin_shared)(apdu_transport *t);
     /* A counter that changes whenever the card's content may have changed under us
      * (another process wrote the in-process card's image; a PC/SC card was removed or
      * reset). Lets hosts cache what they read. Optional (NULL = unknown). */
@@ -59,6 +68,7 @@ apdu_status apdu_get_atr(apdu_transport *t, uint8_t *atr, size_t *len);
 apdu_status apdu_reset(apdu_transport *t, bool cold, uint8_t *atr, size_t *len);
 apdu_status apdu_present(apdu_transport *t);
 apdu_status apdu_begin(apdu_transport *t);
+apdu_status apdu_begin_shared(apdu_transport *t); /* begin when the transport has no shared kind */
 apdu_status apdu_end(apdu_transport *t);
 /* 0 when the transport cannot tell. */
 uint64_t apdu_generation(apdu_transport *t);

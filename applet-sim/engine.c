@@ -16,17 +16,34 @@
 
 /* ---- connections ---------------------------------------------------------------- */
 
-void sim_conn_clear(sim_conn *conn)
+static void clear_volatile(sim_conn *conn)
 {
     sim_path_mf(&conn->cur_df);
     memset(&conn->cur_ef, 0, sizeof(conn->cur_ef));
-    sim_pin_forget_all(conn);
     memset(&conn->mse_sign, 0, sizeof(conn->mse_sign));
     memset(&conn->mse_decipher, 0, sizeof(conn->mse_decipher));
     conn->chaining = false;
     vt_buf_clear(&conn->chain);
     vt_buf_clear(&conn->pending);
     conn->pending_off = 0;
+}
+
+void sim_conn_clear(sim_conn *conn)
+{
+    clear_volatile(conn);
+    sim_pin_forget_all(conn); /* the status the channels share, too */
+}
+
+/* Power on or off, open, close: outside any command, so under the card lock (the
+ * security status may be shared). A channel leaves the shared status to its base. */
+static void conn_reset_state(sim_conn *conn)
+{
+    pthread_mutex_lock(&conn->card->mu);
+    if (conn->base != NULL)
+        clear_volatile(conn);
+    else
+        sim_conn_clear(conn);
+    pthread_mutex_unlock(&conn->card->mu);
 }
 
 sim_status sim_conn_open(sim_card *card, sim_conn **out)
@@ -38,10 +55,28 @@ sim_status sim_conn_open(sim_card *card, sim_conn **out)
     if (conn == NULL)
         return SIM_ERR_NOMEM;
     conn->card = card;
-    sim_conn_clear(conn);
+    conn->sec = &conn->own_sec;
+    clear_volatile(conn);
     pthread_mutex_lock(&card->mu);
     card->nconns++;
+    conn->fork_gen = card->fork_gen;
     pthread_mutex_unlock(&card->mu);
+    *out = conn;
+    return SIM_OK;
+}
+
+sim_status sim_conn_open_channel(sim_conn *base, sim_conn **out)
+{
+    sim_conn *conn = NULL;
+    sim_status rv;
+    if (base == NULL || base->base != NULL || out == NULL)
+        return SIM_ERR_ARGS;
+    rv = sim_conn_open(base->card, &conn);
+    if (rv != SIM_OK)
+        return rv;
+    conn->base = base;
+    conn->sec = base->sec;
+    conn->powered = base->powered;
     *out = conn;
     return SIM_OK;
 }
@@ -51,7 +86,7 @@ void sim_conn_close(sim_conn *conn)
     if (conn == NULL)
         return;
     sim_conn_end(conn);
-    sim_conn_clear(conn);
+    conn_reset_state(conn);
     vt_buf_free(&conn->chain);
     vt_buf_free(&conn->pending);
     pthread_mutex_lock(&conn->card->mu);
@@ -82,7 +117,7 @@ sim_status sim_conn_power_on(sim_conn *conn, uint8_t *atr, size_t *len)
         return rv;
     if (sim_fault_card_out(conn->card))
         return SIM_ERR_POWER; /* a fault took the card out of its reader */
-    sim_conn_clear(conn);
+    conn_reset_state(conn);
     conn->powered = true;
     return SIM_OK;
 }
@@ -98,7 +133,7 @@ void sim_conn_power_off(sim_conn *conn)
     if (conn == NULL)
         return;
     sim_conn_end(conn);
-    sim_conn_clear(conn);
+    conn_reset_state(conn);
     conn->powered = false;
 }
 
@@ -196,8 +231,10 @@ static uint16_t run_job(sim_card *card, sim_job *job, vt_buf *resp)
     if (hook != NULL)
         hook(arg);
 
-    st =
-        sim_key_rsa_private(job->key_der.data, job->key_der.len, job->in, job->inlen, out, &outlen);
+    st = job->key.pkey != NULL
+             ? sim_key_rsa_private_loaded(&job->key, job->in, job->inlen, out, &outlen)
+             : sim_key_rsa_private(job->key_der.data, job->key_der.len, job->in, job->inlen, out,
+                                   &outlen);
     if (st == SIM_ERR_ARGS) {
         sw = APDU_SW_WRONG_DATA;
         goto out;
@@ -218,6 +255,7 @@ out:
     vt_wipe(out, sizeof(out));
     vt_wipe(job->in, sizeof(job->in));
     vt_buf_free(&job->key_der);
+    sim_key_rsa_unload(&job->key);
     job->pending = false;
     return sw;
 }
@@ -244,11 +282,31 @@ static uint16_t run_handler(sim_conn *conn, const sim_cmd *c, const apdu_cmd *cm
         return APDU_SW_MEMORY_FAILURE;
     }
     sim_fs_revalidate(conn, &card->img);
+    ks_image snap;
+    bool checkpoint = ctx.exclusive && sim_card_checkpoint(card, &snap);
     sw = c->fn(&ctx);
     if (ctx.exclusive && !sw_has_data(sw)) {
-        /* A failed write may have left memory half-changed: never save it, reload. */
+        /* A failed write may have left memory half-changed: never save it; go back to
+         * the transaction's state, or reload. */
         ctx.dirty = false;
-        card->stale = true;
+        if (checkpoint) {
+            sim_card_rollback(card, &snap);
+            checkpoint = false;
+        } else {
+            card->stale = true;
+        }
+    }
+    if (checkpoint)
+        ks_image_free(&snap);
+    if (ctx.job.pending && sw == APDU_SW_OK) {
+        /* The key decoded once per card, not per signature (a copy would lose OpenSSL's
+         * Montgomery contexts and blinding); the DER copy is not needed past here. */
+        if (sim_card_key(card, ctx.job.key_der.data, ctx.job.key_der.len, &ctx.job.key) != SIM_OK)
+            sim_key_rsa_unload(&ctx.job.key); /* run_job decodes the copy and answers */
+        else
+            vt_buf_free(&ctx.job.key_der);
+        /* The computation runs without the card lock; a shared transaction ends here. */
+        sim_conn_drop_shared(conn);
     }
     st = sim_card_leave(card, conn, ctx.dirty && ctx.exclusive);
     if (st != SIM_OK) {
@@ -260,6 +318,7 @@ static uint16_t run_handler(sim_conn *conn, const sim_cmd *c, const apdu_cmd *cm
             sw = run_job(card, &ctx.job, resp);
         vt_wipe(ctx.job.in, sizeof(ctx.job.in));
         vt_buf_free(&ctx.job.key_der);
+        sim_key_rsa_unload(&ctx.job.key);
     }
     return sw;
 }

@@ -214,6 +214,13 @@ void sim_fault_end(sim_conn *conn, sim_fault_cmd *fc)
         sim_conn_power_off(conn);
 }
 
+bool sim_fault_plan_exists(const sim_card *card)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    return sim_fault_plan_path(card->path, path, sizeof(path)) == SIM_OK && stat(path, &st) == 0;
+}
+
 bool sim_fault_card_out(sim_card *card)
 {
     char path[PATH_MAX];

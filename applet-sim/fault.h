@@ -132,6 +132,8 @@ typedef struct sim_fault_cmd {
 sim_fault_verdict sim_fault_begin(sim_conn *conn, const uint8_t *capdu, size_t clen,
                                   sim_fault_cmd *fc);
 void sim_fault_end(sim_conn *conn, sim_fault_cmd *fc);
+/* Is there a plan file next to the card's image (one stat)? */
+bool sim_fault_plan_exists(const sim_card *card);
 /* Has a REMOVE fault taken the card out? (Power-on is refused until the plan is cleared.) */
 bool sim_fault_card_out(sim_card *card);
 /* ks_image_file_save for the engine's writes (caller holds the exclusive image lock):

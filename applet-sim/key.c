@@ -2,6 +2,10 @@
  * consistency check, and the raw private operation (no padding: the host pads). */
 #include "key.h"
 
+#include <string.h>
+
+#include "tlv.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -52,33 +56,54 @@ out:
     return rv;
 }
 
-static bool put_bn(EVP_PKEY *pkey, const char *name, vt_buf *out)
+/* A positive DER INTEGER's magnitude: no sign byte, no leading zeros. */
+static bool der_uint(const apdu_tlv *t, const uint8_t **v, size_t *len)
 {
-    BIGNUM *bn = NULL;
-    bool ok = false;
-    int n;
-    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
+    const uint8_t *p = t->value;
+    size_t n = t->len;
+    if (t->tag != 0x02 || n == 0 || (p[0] & 0x80))
         return false;
-    n = BN_num_bytes(bn);
-    vt_buf_clear(out);
-    if (vt_buf_reserve(out, (size_t)n) && BN_bn2bin(bn, out->data) == n) {
-        out->len = (size_t)n;
-        ok = true;
+    while (n > 0 && *p == 0) {
+        p++;
+        n--;
     }
-    BN_free(bn);
-    return ok;
+    *v = p;
+    *len = n;
+    return n > 0;
 }
 
+/* The public parts are read straight from the RSAPrivateKey structure (RFC 8017 A.1.2):
+ * the dialects ask for them on every signature (the modulus length), and a full decode
+ * through OpenSSL costs more than the signature's bookkeeping. The private parts are
+ * only checked to be there; sim_key_rsa_load decodes them. */
 sim_status sim_key_rsa_public(const uint8_t *der, size_t len, vt_buf *n, vt_buf *e)
 {
-    EVP_PKEY *pkey = decode(der, len);
-    sim_status rv = SIM_ERR_ARGS;
-    if (pkey == NULL)
+    apdu_tlv seq, t;
+    apdu_tlv_iter it;
+    const uint8_t *nv = NULL, *ev = NULL;
+    size_t consumed, nl = 0, el = 0, parts = 0;
+
+    if (der == NULL || len == 0 || len > 4096 ||
+        apdu_tlv_parse(der, len, &seq, &consumed) != APDU_OK || consumed != len || seq.tag != 0x30)
         return SIM_ERR_ARGS;
-    if (put_bn(pkey, OSSL_PKEY_PARAM_RSA_N, n) && put_bn(pkey, OSSL_PKEY_PARAM_RSA_E, e))
-        rv = SIM_OK;
-    EVP_PKEY_free(pkey);
-    return rv;
+    apdu_tlv_iter_init(&it, seq.value, seq.len);
+    it.der = true;
+    for (apdu_status st; (st = apdu_tlv_next(&it, &t)) != APDU_ERR_TLV_END; parts++) {
+        if (st != APDU_OK || t.tag != 0x02 || t.len == 0)
+            return SIM_ERR_ARGS;
+        if (parts == 0 && (t.len != 1 || t.value[0] > 1)) /* version 0 (or 1: multi-prime) */
+            return SIM_ERR_ARGS;
+        if ((parts == 1 && !der_uint(&t, &nv, &nl)) || (parts == 2 && !der_uint(&t, &ev, &el)))
+            return SIM_ERR_ARGS;
+    }
+    /* version, n, e, d, p, q, dp, dq, qinv (and other prime infos after a version 1) */
+    if (parts < 9)
+        return SIM_ERR_ARGS;
+    vt_buf_clear(n);
+    vt_buf_clear(e);
+    if (!vt_buf_append(n, nv, nl) || !vt_buf_append(e, ev, el))
+        return SIM_ERR_NOMEM;
+    return SIM_OK;
 }
 
 sim_status sim_key_rsa_from_crt(const uint8_t *p, const uint8_t *q, const uint8_t *dmp1,
@@ -158,43 +183,78 @@ out:
     return rv;
 }
 
-sim_status sim_key_rsa_private(const uint8_t *der, size_t derlen, const uint8_t *in, size_t inlen,
-                               uint8_t *out, size_t *outlen)
+sim_status sim_key_rsa_load(const uint8_t *der, size_t len, sim_rsa_key *out)
 {
-    EVP_PKEY *pkey = decode(der, derlen);
-    EVP_PKEY_CTX *ctx = NULL;
-    BIGNUM *n = NULL, *x = NULL;
+    BIGNUM *n = NULL;
     sim_status rv = SIM_ERR_ARGS;
-    size_t klen, olen;
+    int klen;
 
-    if (pkey == NULL)
+    memset(out, 0, sizeof(*out));
+    out->pkey = decode(der, len);
+    if (out->pkey == NULL)
         goto out;
-    klen = (size_t)EVP_PKEY_get_size(pkey);
-    if (inlen != klen || *outlen < klen)
-        goto out;
-    rv = SIM_ERR_NOMEM;
-    x = BN_bin2bn(in, (int)inlen, NULL);
-    if (x == NULL || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1)
-        goto out;
-    rv = SIM_ERR_ARGS;
-    if (BN_cmp(x, n) >= 0)
+    klen = EVP_PKEY_get_size(out->pkey);
+    if (klen <= 0 || (size_t)klen > sizeof(out->n))
         goto out;
     rv = SIM_ERR_NOMEM;
-    ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    if (EVP_PKEY_get_bn_param(out->pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+        BN_bn2binpad(n, out->n, klen) != klen)
+        goto out;
+    out->nlen = (size_t)klen;
+    rv = SIM_OK;
+out:
+    BN_free(n);
+    if (rv != SIM_OK)
+        sim_key_rsa_unload(out);
+    return rv;
+}
+
+void sim_key_rsa_unload(sim_rsa_key *k)
+{
+    if (k == NULL)
+        return;
+    EVP_PKEY_free(k->pkey); /* frees the private parts with BN_clear_free */
+    memset(k, 0, sizeof(*k));
+}
+
+sim_status sim_key_rsa_private_loaded(const sim_rsa_key *k, const uint8_t *in, size_t inlen,
+                                      uint8_t *out, size_t *outlen)
+{
+    EVP_PKEY_CTX *ctx = NULL;
+    sim_status rv = SIM_ERR_ARGS;
+    size_t olen;
+
+    if (k == NULL || k->pkey == NULL || inlen != k->nlen || *outlen < k->nlen)
+        goto out;
+    /* in < n, compared as big-endian numbers of the same length */
+    if (memcmp(in, k->n, inlen) >= 0)
+        goto out;
+    rv = SIM_ERR_NOMEM;
+    ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
     olen = *outlen;
     if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) != 1 ||
         EVP_PKEY_decrypt(ctx, out, &olen, in, inlen) != 1)
         goto out;
     /* No padding: the result is always the full modulus length. */
-    if (olen != klen)
+    if (olen != k->nlen)
         goto out;
     *outlen = olen;
     rv = SIM_OK;
 out:
-    BN_clear_free(x);
-    BN_free(n);
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
+    return rv;
+}
+
+sim_status sim_key_rsa_private(const uint8_t *der, size_t derlen, const uint8_t *in, size_t inlen,
+                               uint8_t *out, size_t *outlen)
+{
+    sim_rsa_key k;
+    sim_status rv = sim_key_rsa_load(der, derlen, &k);
+    if (rv == SIM_ERR_NOMEM)
+        return rv;
+    if (rv == SIM_OK)
+        rv = sim_key_rsa_private_loaded(&k, in, inlen, out, outlen);
+    sim_key_rsa_unload(&k);
     return rv;
 }

@@ -20,8 +20,16 @@ sim_status sim_key_rsa_from_crt(const uint8_t *p, const uint8_t *q, const uint8_
 
 /* out = in^d mod n for a big-endian in of exactly the modulus length; *outlen is the
  * capacity on entry and the modulus length on return. SIM_ERR_ARGS when in >= n or the
- * length is wrong. */
+ * length is wrong. Decodes the key for this one operation. */
 sim_status sim_key_rsa_private(const uint8_t *der, size_t derlen, const uint8_t *in, size_t inlen,
                                uint8_t *out, size_t *outlen);
+
+/* Decode a DER private key once for many operations (sim_rsa_key, sim_int.h). SIM_ERR_ARGS
+ * when it is not an RSA key. */
+sim_status sim_key_rsa_load(const uint8_t *der, size_t len, sim_rsa_key *out);
+void sim_key_rsa_unload(sim_rsa_key *k); /* drops this reference to the key */
+/* sim_key_rsa_private with a loaded key; several threads may use one key at once. */
+sim_status sim_key_rsa_private_loaded(const sim_rsa_key *k, const uint8_t *in, size_t inlen,
+                                      uint8_t *out, size_t *outlen);
 
 #endif

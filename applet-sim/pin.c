@@ -132,9 +132,10 @@ out:
 
 static sim_auth *auth_of(sim_conn *conn, uint8_t ref)
 {
-    for (size_t i = 0; i < conn->nauth; i++)
-        if (conn->auth[i].ref == ref)
-            return &conn->auth[i];
+    sim_sec *sec = conn->sec;
+    for (size_t i = 0; i < sec->nauth; i++)
+        if (sec->auth[i].ref == ref)
+            return &sec->auth[i];
     return NULL;
 }
 
@@ -152,8 +153,9 @@ bool sim_pin_verified(const sim_ctx *ctx, uint8_t ref)
 
 bool sim_pin_other_verified(const sim_ctx *ctx, uint8_t ref)
 {
-    for (size_t i = 0; i < ctx->conn->nauth; i++)
-        if (ctx->conn->auth[i].ref != ref && sim_pin_verified(ctx, ctx->conn->auth[i].ref))
+    const sim_sec *sec = ctx->conn->sec;
+    for (size_t i = 0; i < sec->nauth; i++)
+        if (sec->auth[i].ref != ref && sim_pin_verified(ctx, sec->auth[i].ref))
             return true;
     return false;
 }
@@ -165,9 +167,9 @@ void sim_pin_remember(sim_ctx *ctx, uint8_t ref, long idx)
     if (idx < 0 || !sim_pin_has_value(&ctx->img->nodes[idx]))
         return;
     if (a == NULL) {
-        if (conn->nauth >= SIM_MAX_AUTH)
+        if (conn->sec->nauth >= SIM_MAX_AUTH)
             return;
-        a = &conn->auth[conn->nauth++];
+        a = &conn->sec->auth[conn->sec->nauth++];
     }
     a->ref = ref;
     memcpy(a->salt, ctx->img->nodes[idx].body, SIM_PIN_SALT_LEN);
@@ -175,18 +177,18 @@ void sim_pin_remember(sim_ctx *ctx, uint8_t ref, long idx)
 
 void sim_pin_forget(sim_conn *conn, uint8_t ref)
 {
-    for (size_t i = 0; i < conn->nauth; i++) {
-        if (conn->auth[i].ref != ref)
+    sim_sec *sec = conn->sec;
+    for (size_t i = 0; i < sec->nauth; i++) {
+        if (sec->auth[i].ref != ref)
             continue;
-        conn->auth[i] = conn->auth[conn->nauth - 1];
-        vt_wipe(&conn->auth[conn->nauth - 1], sizeof(conn->auth[0]));
-        conn->nauth--;
+        sec->auth[i] = sec->auth[sec->nauth - 1];
+        vt_wipe(&sec->auth[sec->nauth - 1], sizeof(sec->auth[0]));
+        sec->nauth--;
         return;
     }
 }
 
 void sim_pin_forget_all(sim_conn *conn)
 {
-    vt_wipe(conn->auth, sizeof(conn->auth));
-    conn->nauth = 0;
+    vt_wipe(conn->sec, sizeof(*conn->sec));
 }

@@ -53,6 +53,12 @@ typedef struct sim_conn sim_conn;
  * instruction answers 6D00); the first sim_card_open by a build that has the dialect
  * formats it. */
 sim_status sim_card_create(const char *image_path, const char *profile, bool overwrite);
+/* Put the card image at path back into the factory state of profile (default PINs with
+ * all their tries, no keys, the profile's label), keeping its serial number as a real
+ * token keeps the one in its ROM, under the image lock. An image that cannot be read, or
+ * that is of another profile, gets a new serial; *serial_kept (when non-NULL) says which.
+ * Holders of the card see a new generation. */
+sim_status sim_card_reset(const char *image_path, const char *profile, bool *serial_kept);
 
 /* Open an existing image. A damaged image is reported (SIM_ERR_IMAGE with the reason
  * in *why when non-NULL, caller frees) and never overwritten. */
@@ -76,6 +82,11 @@ sim_status sim_card_get_info(sim_card *card, sim_card_info *info);
 /* ---- connections ------------------------------------------------------------ */
 
 sim_status sim_conn_open(sim_card *card, sim_conn **out);
+/* A further channel of base (not itself a channel): its own selection, security
+ * environment, chaining and pending response, but base's security status, as logical
+ * channels share a card's global security status: a PIN verified on one counts on all.
+ * Powered when base is; close it before base. */
+sim_status sim_conn_open_channel(sim_conn *base, sim_conn **out);
 void sim_conn_close(sim_conn *conn);
 
 /* Power on / warm reset answer with the ATR (up to 33 bytes): *len is the capacity on
@@ -126,5 +137,13 @@ const sim_token_conf *sim_home_find(const sim_home *home, const char *name);
 
 /* An apdu_transport over a powered connection; owns conn and closes it. */
 sim_status sim_transport_new(sim_conn *conn, apdu_transport **out);
+
+/* An apdu_transport over conn and n - 1 channels of it (at most SIM_POOL_MAX), for a
+ * host that works on several threads: a thread's outermost begin (or begin_shared)
+ * binds a free channel to it until the matching end, so operations of different
+ * threads run side by side; a transmit outside any begin uses channel 0. Owns conn on
+ * success. */
+#define SIM_POOL_MAX 8
+sim_status sim_transport_new_pool(sim_conn *conn, size_t n, apdu_transport **out);
 
 #endif

@@ -117,6 +117,7 @@ static void card_close_socket(vpcd_card *c)
     c->fd = -1;
     c->in_len = 0;
     c->out_len = c->out_off = 0;
+    c->leave_pending = false;
     /* A card that leaves the reader loses power and with it its security state. */
     if (was_in_reader)
         c->ops->power_off(c->card);
@@ -226,10 +227,19 @@ static void card_retry_later(sim_vpcd *l, vpcd_card *c)
     c->backoff_ms = c->backoff_ms > l->backoff_max / 2 ? l->backoff_max : c->backoff_ms * 2;
 }
 
-/* The connection is gone (vpcd closed it, an I/O error): out of the reader, retry. */
+/* The connection is gone (vpcd closed it, an I/O error): out of the reader, retry; or
+ * stay out, when the card was leaving anyway. */
 static void card_lost(sim_vpcd *l, vpcd_card *c, const char *why)
 {
+    bool leaving = c->leave_pending;
+
     card_close_socket(c);
+    if (leaving) {
+        c->state = SIM_VPCD_REMOVED;
+        emit(l, c, SIM_VPCD_EV_DISCONNECTED, why);
+        emit(l, c, SIM_VPCD_EV_REMOVED, NULL);
+        return;
+    }
     card_retry_later(l, c);
     emit(l, c, SIM_VPCD_EV_DISCONNECTED, why);
 }
@@ -318,6 +328,15 @@ static void card_connect_done(sim_vpcd *l, vpcd_card *c)
     card_connected(l, c);
 }
 
+static void card_remove(sim_vpcd *l, vpcd_card *c)
+{
+    if (c->state == SIM_VPCD_REMOVED)
+        return;
+    card_close_socket(c);
+    c->state = SIM_VPCD_REMOVED;
+    emit(l, c, SIM_VPCD_EV_REMOVED, NULL);
+}
+
 sim_status sim_vpcd_remove(sim_vpcd *l, const char *name)
 {
     vpcd_card *c;
@@ -327,12 +346,39 @@ sim_status sim_vpcd_remove(sim_vpcd *l, const char *name)
     c = find_card(l, name);
     if (!c)
         return SIM_ERR_NOT_FOUND;
-    if (c->state == SIM_VPCD_REMOVED)
-        return SIM_OK;
-    card_close_socket(c);
-    c->state = SIM_VPCD_REMOVED;
-    emit(l, c, SIM_VPCD_EV_REMOVED, NULL);
+    card_remove(l, c);
     return SIM_OK;
+}
+
+sim_status sim_vpcd_remove_after_reply(sim_vpcd *l, const char *name)
+{
+    vpcd_card *c;
+
+    if (!l || !name)
+        return SIM_ERR_ARGS;
+    c = find_card(l, name);
+    if (!c)
+        return SIM_ERR_NOT_FOUND;
+    if (c->state == SIM_VPCD_CONNECTED && (c->handling || c->out_len > 0))
+        c->leave_pending = true; /* card_leave_if_due, once the answer is out */
+    else
+        card_remove(l, c);
+    return SIM_OK;
+}
+
+/* A removal asked for in a callback, when the answer has left. What vpcd sent after the
+ * frame is read away first: closing with unread data would reset the connection, and
+ * vpcd could lose the answer still in its buffer. True when the card left. */
+static bool card_leave_if_due(sim_vpcd *l, vpcd_card *c)
+{
+    uint8_t drop[256];
+
+    if (!c->leave_pending || c->handling || c->out_len > 0 || c->state != SIM_VPCD_CONNECTED)
+        return false;
+    while (recv(c->fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
+        ;
+    card_remove(l, c);
+    return true;
 }
 
 sim_status sim_vpcd_insert(sim_vpcd *l, const char *name)
@@ -385,6 +431,10 @@ static bool card_flush(sim_vpcd *l, vpcd_card *c)
         c->out_off += (size_t)n;
     }
     c->out_len = c->out_off = 0;
+    /* Sending the answer put the socket back into delayed-ACK ("ping-pong") mode: leave
+     * it before vpcd's next length prefix arrives, or that prefix waits for a delayed
+     * ACK before vpcd sends the APDU behind it (set_quickack). */
+    set_quickack(c->fd);
     return true;
 }
 
@@ -485,9 +535,12 @@ static void card_frames(sim_vpcd *l, vpcd_card *c)
         if (c->in_len - off - 2 < plen)
             break;
         off += 2 + plen;
-        /* An observer learns of each step and may remove this very card. */
+        /* An observer learns of each step and may remove this very card; a callback may
+         * ask it to leave once the answer is out. */
+        c->handling = true;
         alive = plen == 1 ? card_control(l, c, p[0]) : card_apdu(l, c, p, plen);
-        if (!alive || c->state != SIM_VPCD_CONNECTED)
+        c->handling = false;
+        if (!alive || c->state != SIM_VPCD_CONNECTED || card_leave_if_due(l, c))
             return; /* the buffer was reset with the connection */
     }
     if (off > 0) {
@@ -528,7 +581,7 @@ static void card_ready(sim_vpcd *l, vpcd_card *c, short revents)
     if (c->out_len > 0) {
         if (!card_flush(l, c))
             return;
-        if (c->out_len == 0)
+        if (c->out_len == 0 && !card_leave_if_due(l, c))
             card_frames(l, c); /* frames that queued up behind the response */
         return;
     }
@@ -684,7 +737,10 @@ out:
     /* Leave every card out of its reader; a later run starts connecting afresh. */
     for (size_t i = 0; i < l->ncards; i++) {
         vpcd_card *c = &l->cards[i];
+        bool leaving = c->leave_pending;
         card_close_socket(c);
+        if (leaving)
+            c->state = SIM_VPCD_REMOVED; /* it was on its way out */
         if (c->state != SIM_VPCD_REMOVED) {
             c->state = SIM_VPCD_WAITING;
             c->deadline_ms = 0;

@@ -100,6 +100,12 @@ sim_status sim_vpcd_add_card(sim_vpcd *link, const char *name, uint16_t port,
  * through the control socket. */
 sim_status sim_vpcd_remove(sim_vpcd *link, const char *name);
 sim_status sim_vpcd_insert(sim_vpcd *link, const char *name);
+/* The same removal, for a card callback that decides while answering that its card
+ * leaves (a fault): sim_vpcd_remove there would close the socket before the answer is
+ * out. The card leaves once the answer to the frame being handled has been written in
+ * full; frames behind it are not answered. Outside a callback, or when the card is not
+ * connected, it is sim_vpcd_remove. Insertion brings the card back as after a removal. */
+sim_status sim_vpcd_remove_after_reply(sim_vpcd *link, const char *name);
 sim_status sim_vpcd_get_state(const sim_vpcd *link, const char *name, sim_vpcd_state *st);
 
 /* Serve the control protocol on a unix socket at path (mode 0600; its directory should

@@ -28,6 +28,8 @@ typedef struct vpcd_card {
     size_t in_len;
     uint8_t *out; /* the response frame being written */
     size_t out_len, out_off;
+    bool handling;      /* a frame of this card is in its callbacks */
+    bool leave_pending; /* removal asked for in a callback: once the answer is out */
 } vpcd_card;
 
 typedef struct ctrl_client {

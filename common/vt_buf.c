@@ -14,7 +14,8 @@ bool vt_buf_reserve(vt_buf *b, size_t extra)
         return false;
     }
     size_t need = b->len + extra;
-    if (need <= b->cap)
+    /* Nothing to hold, or room already (data is NULL only while nothing is allocated). */
+    if (need == 0 || (b->data != NULL && need <= b->cap))
         return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
@@ -24,7 +25,7 @@ bool vt_buf_reserve(vt_buf *b, size_t extra)
         b->oom = true;
         return false;
     }
-    if (b->len)
+    if (b->data != NULL && b->len > 0) /* old contents, when there is storage */
         memcpy(p, b->data, b->len);
     vt_wipe(b->data, b->cap);
     free(b->data);

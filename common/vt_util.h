@@ -17,7 +17,8 @@ void vt_wipe(void *p, size_t len);
 int vt_ct_memcmp(const void *a, const void *b, size_t len);
 
 /* A growable byte buffer. Contents are wiped when the buffer grows or is freed,
- * so it may carry secrets. A zeroed struct is an empty buffer. */
+ * so it may carry secrets. A zeroed struct is an empty buffer. Always len <= cap, and
+ * data is NULL only while cap is 0 (nothing allocated yet). */
 typedef struct vt_buf {
     uint8_t *data;
     size_t len;

@@ -112,11 +112,18 @@ ks_status ks_p12_create(ks_p12_ctx *ctx, const char *path, const char *pw, size_
 /* Open and decrypt a file. KS_ERR_BAD_PASSWORD when the MAC does not verify under pw
  * (or, for a file without MAC, decryption fails); KS_ERR_CORRUPT when the file is
  * empty, truncated or not PKCS#12; KS_ERR_UNSUPPORTED for public-key privacy or
- * integrity modes and unknown MAC digests; KS_ERR_NOT_FOUND / KS_ERR_ACCESS from the
+ * integrity modes, unknown MAC digests and iteration counts above a million (refused
+ * before deriving anything: they would hold the caller for hours); KS_ERR_NOT_FOUND / KS_ERR_ACCESS from the
  * file system. A message for a person is put in *why (malloc'd) when why is non-NULL.
  * The file is never modified. */
 ks_status ks_p12_open(ks_p12_ctx *ctx, const char *path, const char *pw, size_t pwlen,
                       ks_p12 **out, char **why);
+/* ks_p12_open() on bytes in memory (len up to the size a file may have). The handle has
+ * no file: ks_p12_path() is NULL, ks_p12_changed() true, and every write or reopen is
+ * refused (KS_ERR_UNSUPPORTED, KS_ERR_ARGS). For the fuzzer and for callers that hold
+ * the bytes already. */
+ks_status ks_p12_open_mem(ks_p12_ctx *ctx, const uint8_t *der, size_t len, const char *pw,
+                          size_t pwlen, ks_p12 **out, char **why);
 void ks_p12_close(ks_p12 *p); /* wipes the password and frees the keys */
 /* Open p's file again with the password p holds (after another process replaced the
  * file, say), so that a caller keeps no copy of the password. Results as ks_p12_open;

@@ -19,16 +19,27 @@ static bool sha1(ks_p12 *p, const uint8_t *in, size_t len, uint8_t out[20])
     return ok;
 }
 
-/* SHA-1 of the subjectPublicKey BIT STRING: RFC 5280's first SubjectKeyIdentifier
- * method, which NCA's CA uses. */
-static bool pubkey_id(ks_p12 *p, EVP_PKEY *key, uint8_t out[20])
+/* SHA-1 of the whole DER SubjectPublicKeyInfo: the SubjectKeyIdentifier NCA's CA writes
+ * (its test certificates show it), not RFC 5280's method 1 (SHA-1 of the key bits
+ * alone). A key named so keeps its name when its certificate arrives. */
+static bool pubkey_id(ks_p12 *p, const EVP_PKEY *key, uint8_t out[20])
 {
-    X509_PUBKEY *xpk = NULL;
-    const unsigned char *pk = NULL;
-    int pklen = 0;
-    bool ok = X509_PUBKEY_set(&xpk, key) && X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xpk) &&
-              pklen > 0 && sha1(p, pk, (size_t)pklen, out);
-    X509_PUBKEY_free(xpk);
+    unsigned char *der = NULL;
+    int n = key != NULL ? i2d_PUBKEY(key, &der) : -1;
+    bool ok = n > 0 && sha1(p, der, (size_t)n, out);
+
+    OPENSSL_free(der);
+    return ok;
+}
+
+/* The same for a certificate's key, whatever its algorithm (the SPKI's bytes suffice). */
+static bool cert_key_id(ks_p12 *p, X509 *cert, uint8_t out[20])
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    bool ok = n > 0 && sha1(p, der, (size_t)n, out);
+
+    OPENSSL_free(der);
     return ok;
 }
 
@@ -214,6 +225,8 @@ ks_status ks_p12_add_key(ks_p12 *p, EVP_PKEY *key, const uint8_t *id, size_t id_
     if (p == NULL || key == NULL || (id != NULL && (id_len == 0 || id_len > 64)))
         return KS_ERR_ARGS;
     p->error[0] = '\0';
+    if (p12_in_memory(p))
+        return KS_ERR_UNSUPPORTED;
     ERR_set_mark();
     if (id == NULL) {
         if (!pubkey_id(p, key, digest)) {
@@ -304,6 +317,8 @@ ks_status ks_p12_add_cert(ks_p12 *p, const uint8_t *der, size_t len, size_t *ind
     if (p == NULL || der == NULL || len == 0 || len > LONG_MAX)
         return KS_ERR_ARGS;
     p->error[0] = '\0';
+    if (p12_in_memory(p))
+        return KS_ERR_UNSUPPORTED;
     ERR_set_mark();
     const unsigned char *q = der;
     X509 *x = d2i_X509(NULL, &q, (long)len);
@@ -334,8 +349,7 @@ ks_status ks_p12_add_cert(ks_p12 *p, const uint8_t *der, size_t len, size_t *ind
         id = ASN1_STRING_get0_data(ski);
         id_len = (size_t)ASN1_STRING_length(ski);
     } else {
-        const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(b.cert);
-        if (bits == NULL || !sha1(p, bits->data, (size_t)bits->length, digest)) {
+        if (!cert_key_id(p, b.cert, digest)) {
             p12_seterr(p, "cannot compute the certificate's key identifier");
             rv = KS_ERR_UNSUPPORTED;
             goto out;
@@ -451,6 +465,8 @@ ks_status ks_p12_remove(ks_p12 *p, ks_p12_kind kind, size_t i)
     if (p == NULL || p12_find(p, kind, i, &safe, &at) == NULL)
         return KS_ERR_ARGS;
     p->error[0] = '\0';
+    if (p12_in_memory(p))
+        return KS_ERR_UNSUPPORTED;
     take_bag(&p->safes[safe], at, &b);
     rv = p12_commit(p, p->pw, p->pwlen);
     if (rv != KS_OK) {

@@ -13,6 +13,10 @@
 #include "p12.h"
 
 #define KS_P12_MAX_SIZE ((size_t)16 * 1024 * 1024)
+/* Iteration counts (MAC, key bags, encrypted safes) above this are refused before any
+ * key derivation: a file asking for 2^31 would hold C_Login for hours. NCA uses 1024,
+ * OpenSSL 2048, Java 10000; a million is about a second. */
+#define KS_P12_MAX_ITER 1000000
 
 struct ks_p12_ctx {
     OSSL_LIB_CTX *libctx;
@@ -91,6 +95,8 @@ ks_status p12_bag_decode_ids(p12_bag *b, const STACK_OF(X509_ATTRIBUTE) *attrs);
 /* The n-th bag of a kind (keys: both key bag types), or NULL. */
 p12_bag *p12_find(const ks_p12 *p, ks_p12_kind kind, size_t n, size_t *safe, size_t *idx);
 void p12_seterr(ks_p12 *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True (with the error set) for a handle from ks_p12_open_mem(): writes refuse it. */
+bool p12_in_memory(ks_p12 *p);
 
 /* p12_write.c */
 /* Encode the model under pw. */

@@ -239,9 +239,15 @@ static ks_status read_bag(ks_p12 *p, p12_safe *s, PKCS12_SAFEBAG *bag, char *why
             goto out;
         }
         X509_SIG_get0(sig, &alg, NULL);
-        if (!p12_pbe_from_algor(alg, &b.pbe)) {
+        if (!p12_pbe_from_algor(alg, &b.pbe) || b.pbe.iter < 0) {
             snprintf(why, cap, "a key bag has unreadable encryption parameters");
             rv = KS_ERR_CORRUPT;
+            goto out;
+        }
+        if (b.pbe.iter > KS_P12_MAX_ITER) {
+            snprintf(why, cap, "a key bag asks for %d iterations (vtoken takes at most %d)",
+                     b.pbe.iter, KS_P12_MAX_ITER);
+            rv = KS_ERR_UNSUPPORTED;
             goto out;
         }
         if (!b.pbe.known)
@@ -343,9 +349,14 @@ static ks_status read_safe(ks_p12 *p, PKCS7 *p7, char *why, size_t cap)
     } else if (nid == NID_pkcs7_encrypted) {
         s->encrypted = true;
         if (p7->d.encrypted == NULL || p7->d.encrypted->enc_data == NULL ||
-            !p12_pbe_from_algor(p7->d.encrypted->enc_data->algorithm, &s->pbe)) {
+            !p12_pbe_from_algor(p7->d.encrypted->enc_data->algorithm, &s->pbe) || s->pbe.iter < 0) {
             snprintf(why, cap, "an encrypted safe has unreadable encryption parameters");
             return KS_ERR_CORRUPT;
+        }
+        if (s->pbe.iter > KS_P12_MAX_ITER) {
+            snprintf(why, cap, "an encrypted safe asks for %d iterations (vtoken takes at most %d)",
+                     s->pbe.iter, KS_P12_MAX_ITER);
+            return KS_ERR_UNSUPPORTED;
         }
         if (!s->pbe.known)
             p->write_block = "an encrypted safe uses parameters vtoken cannot reproduce";
@@ -430,6 +441,12 @@ ks_status p12_parse(ks_p12 *p, const uint8_t *der, size_t len, char *why, size_t
             rv = KS_ERR_CORRUPT;
             goto out;
         }
+        if (p->mac_iter > KS_P12_MAX_ITER) {
+            snprintf(why, cap, "the MAC asks for %d iterations (vtoken takes at most %d)",
+                     p->mac_iter, KS_P12_MAX_ITER);
+            rv = KS_ERR_UNSUPPORTED;
+            goto out;
+        }
         /* The digest is available, so a failure here is the password (or bytes changed
          * inside the MAC's scope, which no one can tell apart from it). */
         if (PKCS12_verify_mac(p12, p->pw, (int)p->pwlen) != 1) {
@@ -494,6 +511,42 @@ out:
     }
     *out = p;
     return KS_OK;
+}
+
+ks_status ks_p12_open_mem(ks_p12_ctx *ctx, const uint8_t *der, size_t len, const char *pw,
+                          size_t pwlen, ks_p12 **out, char **why)
+{
+    char msg[384] = "";
+    ks_p12 *p = NULL;
+    ks_status rv;
+
+    if (why != NULL)
+        *why = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (ctx == NULL || (der == NULL && len > 0) || out == NULL || (pw == NULL && pwlen > 0) ||
+        (pwlen > 0 && memchr(pw, '\0', pwlen) != NULL) || pwlen > INT32_MAX)
+        return KS_ERR_ARGS;
+    ERR_set_mark();
+    p = p12_new(ctx, NULL, pw, pwlen);
+    rv = p == NULL ? KS_ERR_NOMEM : p12_parse(p, der, len, msg, sizeof(msg));
+    ERR_pop_to_mark();
+    if (rv != KS_OK) {
+        if (why != NULL)
+            *why = strdup(msg);
+        ks_p12_close(p);
+        return rv;
+    }
+    *out = p;
+    return KS_OK;
+}
+
+bool p12_in_memory(ks_p12 *p)
+{
+    if (p->path != NULL)
+        return false;
+    p12_seterr(p, "a key store opened from memory has no file to write");
+    return true;
 }
 
 ks_status ks_p12_reopen(const ks_p12 *p, ks_p12 **out, char **why)

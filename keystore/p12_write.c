@@ -322,6 +322,8 @@ ks_status ks_p12_change_password(ks_p12 *p, const char *new_pw, size_t new_len,
     if (p == NULL || (new_pw == NULL && new_len > 0) || new_len > INT32_MAX)
         return KS_ERR_ARGS;
     p->error[0] = '\0';
+    if (p12_in_memory(p))
+        return KS_ERR_UNSUPPORTED;
     if (rule != NULL && ks_pwrule_check(rule, new_pw, new_len, why, sizeof(why)) != KS_OK) {
         p12_seterr(p, "%s", why);
         return KS_ERR_POLICY;

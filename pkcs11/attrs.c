@@ -133,11 +133,12 @@ CK_RV p11_attrs_from_template(p11_attrs *a, const CK_ATTRIBUTE *tmpl, CK_ULONG n
     p11_attrs tmp = {0};
     CK_RV rv = CKR_OK;
 
-    if (!a || (n > 0 && !tmpl))
+    if (!a || !p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     for (CK_ULONG i = 0; i < n; i++) {
         const CK_ATTRIBUTE *t = &tmpl[i];
-        if (t->ulValueLen == CK_UNAVAILABLE_INFORMATION || (t->ulValueLen > 0 && !t->pValue)) {
+        /* CK_UNAVAILABLE_INFORMATION is ~0: no buffer is that large */
+        if (!p11_buf_ok(t->pValue, t->ulValueLen, 1)) {
             rv = CKR_ATTRIBUTE_VALUE_INVALID;
             goto out;
         }

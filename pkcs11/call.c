@@ -1,5 +1,6 @@
 /* Entry checks, locking, the trace line and the CK_RV epilogue shared by every C_*
- * function. A removed token is noticed here once, whichever call ran into it. */
+ * function. A removed token is noticed here once, whichever call ran into it. Locks are
+ * taken in one order: a slot's lock, then (briefly, inside it) the module lock. */
 #include "call.h"
 
 #include <stdarg.h>
@@ -7,11 +8,12 @@
 #include <string.h>
 
 #include "names.h"
+#include "token_io.h"
 
 CK_RV p11_call_enter(p11_call *c, const char *fn, unsigned need, CK_SLOT_ID slot_id,
                      CK_SESSION_HANDLE session)
 {
-    bool adopt = false;
+    bool adopt = false, mlocked = false;
     CK_RV rv = CKR_OK;
 
     memset(c, 0, sizeof(*c));
@@ -31,23 +33,24 @@ CK_RV p11_call_enter(p11_call *c, const char *fn, unsigned need, CK_SLOT_ID slot
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto out;
     }
+    if (adopt)
+        p11_module_enter_child(c->m);
+    /* Counted before the check under the lock: C_Finalize either sees this call or this
+     * call sees C_Finalize's flag. */
+    atomic_fetch_add(&c->m->calls, 1);
+    c->counted = true;
     rv = p11_module_lock(c->m);
     if (rv != CKR_OK)
         goto out;
-    c->locked = true;
+    mlocked = true;
     if (atomic_load(&c->m->finalizing)) {
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto out;
     }
-    if (adopt)
-        p11_module_enter_child(c->m);
     if (need & P11_NEED_WAITER) {
-        /* Counted under the lock, so C_Finalize either sees this thread or this thread
-         * sees C_Finalize's flag. The wait itself runs unlocked. */
+        /* The wait itself runs unlocked; C_Finalize wakes it. */
         atomic_fetch_add(&c->m->waiters, 1);
         c->waiter = true;
-        p11_module_unlock(c->m);
-        c->locked = false;
         goto out;
     }
     if (need & (P11_NEED_SLOT | P11_NEED_TOKEN)) {
@@ -55,11 +58,6 @@ CK_RV p11_call_enter(p11_call *c, const char *fn, unsigned need, CK_SLOT_ID slot
         if (!c->slot) {
             rv = CKR_SLOT_ID_INVALID;
             goto out;
-        }
-        if (need & P11_NEED_TOKEN) {
-            rv = p11_slot_refresh(c->slot);
-            if (rv != CKR_OK)
-                goto out;
         }
     }
     if (need & P11_NEED_SESSION) {
@@ -69,6 +67,32 @@ CK_RV p11_call_enter(p11_call *c, const char *fn, unsigned need, CK_SLOT_ID slot
             goto out;
         }
         c->slot = c->s->slot;
+    }
+    /* Slots outlive the call (they go only with C_Finalize); the session may not: it is
+     * looked up again under the slot lock. The module lock is never held while waiting
+     * for a slot lock. */
+    p11_module_unlock(c->m);
+    mlocked = false;
+    if (!c->slot)
+        goto out;
+    rv = p11_slot_lock(c->slot);
+    if (rv != CKR_OK)
+        goto out;
+    c->locked = true;
+    if (need & P11_NEED_SESSION) {
+        c->s = p11_session_find(c->m, session);
+        rv = c->s ? p11_io_session_idle(c->slot, session, &c->s) : CKR_SESSION_HANDLE_INVALID;
+        if (rv != CKR_OK) {
+            c->s = NULL;
+            goto out;
+        }
+    }
+    if (need & P11_NEED_TOKEN) {
+        rv = p11_slot_refresh(c->slot);
+        if (rv != CKR_OK)
+            goto out;
+    }
+    if (need & P11_NEED_SESSION) {
         if ((need & P11_NEED_RW) && !p11_session_rw(c->s)) {
             rv = CKR_SESSION_READ_ONLY;
             goto out;
@@ -79,6 +103,8 @@ CK_RV p11_call_enter(p11_call *c, const char *fn, unsigned need, CK_SLOT_ID slot
         }
     }
 out:
+    if (mlocked)
+        p11_module_unlock(c->m);
     return rv;
 }
 
@@ -99,7 +125,7 @@ static CK_RV call_removed(p11_call *c, CK_RV rv)
         return rv;
     if (!c->locked || !c->slot || !c->slot->token)
         return rv;
-    if (c->slot->token->ops->present(c->slot->token) == CKR_OK)
+    if (p11_io_present(c->slot) == CKR_OK)
         return rv;
     p11_slot_token_lost(c->slot);
     c->s = NULL; /* closed with the others */
@@ -112,7 +138,9 @@ CK_RV p11_call_leave(p11_call *c, CK_RV rv)
     if (c->waiter)
         atomic_fetch_sub(&c->m->waiters, 1);
     if (c->locked)
-        p11_module_unlock(c->m);
+        p11_slot_unlock(c->slot);
+    if (c->counted)
+        atomic_fetch_sub(&c->m->calls, 1);
     if (c->traced) {
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -8,7 +8,8 @@
  *
  * Inside the operation expression M is the module, SLOT the slot and S the session
  * (each NULL when the call does not need it). The trace arguments are evaluated only
- * when tracing is on. */
+ * when tracing is on. A call with a slot or a session runs under that slot's lock; a
+ * module-wide call (C_GetSlotList) under none: it locks what it visits. */
 #ifndef P11_CALL_H
 #define P11_CALL_H
 
@@ -34,7 +35,8 @@ typedef struct p11_call {
     p11_module *m;
     p11_slot *slot;
     p11_session *s;
-    bool locked;
+    bool counted; /* in m->calls */
+    bool locked;  /* slot->lock held */
     bool waiter;
     bool traced;
     struct timespec t0;

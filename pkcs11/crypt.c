@@ -9,6 +9,7 @@
 #include "op.h"
 #include "rsa_pad.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 CK_RV p11_encrypt_init(p11_session *s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
@@ -117,7 +118,7 @@ CK_RV p11_encrypt(p11_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR ou
     p11_op *op = s->op[P11_OP_ENCRYPT];
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!out_len || (!data && len) || op->multipart) {
+    if (!out_len || !p11_buf_ok(data, len, 1) || op->multipart) {
         CK_RV rv = op->multipart ? CKR_OPERATION_ACTIVE : CKR_ARGUMENTS_BAD;
         p11_session_end_op(s, P11_OP_ENCRYPT);
         return rv;
@@ -134,7 +135,7 @@ CK_RV p11_encrypt_update(p11_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE
     (void)out;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!out_len || (!data && len))
+    if (!out_len || !p11_buf_ok(data, len, 1))
         rv = CKR_ARGUMENTS_BAD;
     else
         rv = p11_op_gather(op, data, len, op->k);
@@ -184,8 +185,9 @@ CK_RV p11_decrypt_init(p11_session *s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE k
     return p11_op_start(s, P11_OP_DECRYPT, mech, CKF_DECRYPT, o, &op);
 }
 
-/* The card's private-key step and the padding removal, into op->result. */
-static CK_RV decrypt_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len)
+/* The card's private-key step and the padding removal, into op->result. *gone: the
+ * session was closed while the token worked (token_io.h): s and op are gone too. */
+static CK_RV decrypt_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len, bool *gone)
 {
     p11_token *t = s->slot->token;
     p11_object *key;
@@ -209,7 +211,7 @@ static CK_RV decrypt_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t l
     op->ctx_auth = false; /* one use of the key per context-specific login */
     if (op->md->kind == P11_MK_RSA_PKCS && (t->ops->caps & P11_CAP_RSA_PKCS1)) {
         size_t out = k;
-        rv = t->ops->rsa_decrypt(t, &key->t, P11_RSA_PKCS1, in, len, op->result.data, &out);
+        rv = p11_io_rsa_decrypt(s, key, P11_RSA_PKCS1, in, len, op->result.data, &out, gone);
         if (rv == CKR_OK)
             op->result.len = out;
         goto out;
@@ -218,7 +220,7 @@ static CK_RV decrypt_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t l
         rv = CKR_MECHANISM_INVALID;
         goto out;
     }
-    rv = t->ops->rsa_decrypt(t, &key->t, P11_RSA_RAW, in, len, em, &em_len);
+    rv = p11_io_rsa_decrypt(s, key, P11_RSA_RAW, in, len, em, &em_len, gone);
     if (rv != CKR_OK)
         goto out;
     if (em_len != k) {
@@ -264,6 +266,7 @@ static CK_RV decrypt_deliver(p11_session *s, p11_op *op, CK_BYTE_PTR out, CK_ULO
 static CK_RV decrypt_finish(p11_session *s, p11_op *op, const uint8_t *in, size_t len,
                             CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
+    bool gone = false;
     CK_RV rv;
     if (op->have_result) {
         if (!out) {
@@ -277,7 +280,9 @@ static CK_RV decrypt_finish(p11_session *s, p11_op *op, const uint8_t *in, size_
         *out_len = op->k;
         return CKR_OK;
     }
-    rv = decrypt_rsa(s, op, in, len);
+    rv = decrypt_rsa(s, op, in, len, &gone);
+    if (gone)
+        return rv;
     if (rv == CKR_OK)
         return decrypt_deliver(s, op, out, out_len);
     p11_session_end_op(s, P11_OP_DECRYPT);
@@ -290,7 +295,7 @@ CK_RV p11_decrypt(p11_session *s, CK_BYTE_PTR in, CK_ULONG len, CK_BYTE_PTR out,
     p11_op *op = s->op[P11_OP_DECRYPT];
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!out_len || (!in && len) || op->multipart) {
+    if (!out_len || !p11_buf_ok(in, len, 1) || op->multipart) {
         CK_RV rv = op->multipart ? CKR_OPERATION_ACTIVE : CKR_ARGUMENTS_BAD;
         p11_session_end_op(s, P11_OP_DECRYPT);
         return rv;
@@ -306,7 +311,7 @@ CK_RV p11_decrypt_update(p11_session *s, CK_BYTE_PTR in, CK_ULONG len, CK_BYTE_P
     (void)out;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!out_len || (!in && len))
+    if (!out_len || !p11_buf_ok(in, len, 1))
         rv = CKR_ARGUMENTS_BAD;
     else if (op->have_result)
         rv = CKR_OPERATION_ACTIVE;

@@ -39,7 +39,7 @@ CK_RV p11_digest(p11_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out
     p11_op *op = s->op[P11_OP_DIGEST];
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!out_len || (!data && len) || op->multipart) {
+    if (!out_len || !p11_buf_ok(data, len, 1) || op->multipart) {
         CK_RV rv = op->multipart ? CKR_OPERATION_ACTIVE : CKR_ARGUMENTS_BAD;
         p11_session_end_op(s, P11_OP_DIGEST);
         return rv;
@@ -52,7 +52,7 @@ CK_RV p11_digest_update(p11_session *s, CK_BYTE_PTR data, CK_ULONG len)
     p11_op *op = s->op[P11_OP_DIGEST];
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!data && len) {
+    if (!p11_buf_ok(data, len, 1)) {
         p11_session_end_op(s, P11_OP_DIGEST);
         return CKR_ARGUMENTS_BAD;
     }

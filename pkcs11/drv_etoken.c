@@ -229,7 +229,8 @@ static CK_RV et_generate_rsa(p11_token *t, CK_ULONG bits, const uint8_t *pub_exp
 
 static const p11_token_ops et_ops = {
     .name = "etoken",
-    .caps = P11_CAP_RSA_RAW | P11_CAP_KEYGEN_RSA | P11_CAP_RNG | P11_CAP_WRITE,
+    /* rsa_op and random change nothing but the card: the key lookup locks (pkcs15_tok) */
+    .caps = P11_CAP_RSA_RAW | P11_CAP_KEYGEN_RSA | P11_CAP_RNG | P11_CAP_WRITE | P11_CAP_PARALLEL,
     .rsa_min_bits = 1024,
     .rsa_max_bits = 2048,
     .get_info = p11_et_op_get_info,

@@ -1,8 +1,8 @@
 /* The JaCarta card driver, card side: status words, commands, SELECT by path with 3F00,
  * the file callbacks of the PKCS#15 layer (CREATE FILE with the applet's FCP and access
  * rules), and the key storage: RSA key objects in the private DF 3002, written with
- * 80 24 or generated with 00 47. PINs, info, RSA and the operations table are in
- * drv_jacarta_ops.c. */
+ * 80 24 or generated with 00 47, their public halves in EFs of the public DF 3001. PINs,
+ * info, RSA and the operations table are in drv_jacarta_ops.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,14 +334,72 @@ static CK_RV select_key(jc_token *k, long ref)
     return rv == CKR_OK && !found ? CKR_KEY_HANDLE_INVALID : rv;
 }
 
+/* The public half of key reference ref, kept by the driver beside the key: the applet's
+ * key objects never answer READ BINARY, and a private key must show CKA_MODULUS whatever
+ * its CKA_ID (a PuKDF entry pairs by CKA_ID only, so a renamed key would lose it). A
+ * transparent EF 3F00/3000/3001/00(40|ref) in the applet's PUBLIC DF holds its
+ * RSAPublicKey, as the vendor's middleware keeps a public object beside each key. */
+static void jc_pub_path(long ref, p11_p15_path *out)
+{
+    p11_p15_path_set(out, (const uint8_t *)"\x3F\x00\x30\x00\x30\x01", 6);
+    p11_p15_path_append(out, (uint16_t)(0x40 | (ref & 0x3F)));
+}
+
+static CK_RV write_public(jc_token *k, long ref, const vt_buf *n, const vt_buf *e)
+{
+    p11_p15_path p;
+    vt_buf der = {0};
+    CK_RV rv = p11_p15_encode_rsa_pubkey(k->obj.p15.codec, n->data, n->len, e->data, e->len,
+                                         &der) == P11_P15_OK
+                   ? CKR_OK
+                   : CKR_HOST_MEMORY;
+
+    jc_pub_path(ref, &p);
+    /* a new EF of the exact size: an older, longer one would leave bytes after the DER */
+    if (rv == CKR_OK)
+        rv = fs_remove(k, &p);
+    if (rv == CKR_OK)
+        rv = fs_write(k, &p, P11_P15_FILE_PUBLIC_EF, der.len, der.data, der.len);
+    vt_buf_free(&der);
+    return rv;
+}
+
+/* CKR_KEY_HANDLE_INVALID when the driver kept nothing for ref (a key written before it
+ * did): the PKCS#15 layer then pairs by CKA_ID. */
+static CK_RV jc_keys_read_public(void *ctx, long ref, vt_buf *n, vt_buf *e)
+{
+    jc_token *k = ctx;
+    p11_p15_path p;
+    vt_buf v = {0};
+    bool found = false;
+    CK_RV rv;
+
+    jc_pub_path(ref, &p);
+    rv = jc_read_file(k, &p, &v, &found);
+    if (rv == CKR_OK && !found)
+        rv = CKR_KEY_HANDLE_INVALID;
+    if (rv == CKR_OK &&
+        p11_p15_decode_rsa_pubkey(k->obj.p15.codec, v.data, v.len, n, e) != P11_P15_OK)
+        rv = CKR_DEVICE_ERROR;
+    vt_buf_free(&v);
+    return rv;
+}
+
+/* The key object and the public half kept beside it. */
 static CK_RV jc_keys_remove(void *ctx, long ref)
 {
     jc_token *k = ctx;
+    p11_p15_path p;
     CK_RV rv = select_key(k, ref);
 
-    if (rv == CKR_KEY_HANDLE_INVALID)
-        return CKR_OK;
-    return rv == CKR_OK ? delete_selected(k, false) : rv;
+    if (rv == CKR_OK)
+        rv = delete_selected(k, false);
+    else if (rv == CKR_KEY_HANDLE_INVALID)
+        rv = CKR_OK;
+    jc_pub_path(ref, &p);
+    if (rv == CKR_OK)
+        rv = fs_remove(k, &p);
+    return rv;
 }
 
 /* A private key object of bits in the private DF: class 05 (RSA CRT), usage 0C (sign and
@@ -441,6 +499,8 @@ static CK_RV jc_keys_store(void *ctx, long ref, const p11_p15_rsa *key)
     rv = jc_cmd_ok(k, 0x80, 0x24, 0x00, 0x00, d.data, d.len, 0, APDU_X_SENSITIVE, NULL);
     if (rv == CKR_DATA_INVALID)
         rv = CKR_ATTRIBUTE_VALUE_INVALID; /* parts that do not make one RSA key */
+    if (rv == CKR_OK)
+        rv = write_public(k, ref, &key->n, &key->e);
 out:
     vt_buf_free(&d);
     vt_buf_free(&scratch);
@@ -482,7 +542,7 @@ static CK_RV jc_keys_generate(void *ctx, long ref, CK_ULONG bits, vt_buf *n, vt_
         rv = CKR_HOST_MEMORY;
         goto out;
     }
-    rv = CKR_OK;
+    rv = write_public(k, ref, n, e);
 out:
     vt_buf_free(&d);
     vt_buf_free(&r);
@@ -496,4 +556,5 @@ const p11_p15_keys p11_jc_keys = {
     .generate = jc_keys_generate,
     .remove = jc_keys_remove,
     .path = jc_keys_path,
+    .read_public = jc_keys_read_public,
 };

@@ -22,28 +22,22 @@
 
 /* ---- identities ---- */
 
-/* The DER SubjectPublicKeyInfo of pk (into spki when non-NULL) and the SHA-1 of its
- * subjectPublicKey bits: what a CA puts in SubjectKeyIdentifier, and our reference. */
+/* The DER SubjectPublicKeyInfo of pk (into spki when non-NULL) and its SHA-1: the
+ * SubjectKeyIdentifier NCA's CA puts in the key's certificate (the SHA-1 of the whole
+ * SPKI, as NCA's test certificates show; not RFC 5280's method 1, which hashes the key
+ * bits alone), so a key without a certificate already has its certificate's CKA_ID. Also
+ * our reference. */
 static bool pub_id(EVP_PKEY *pk, uint8_t out[20], vt_buf *spki)
 {
     unsigned char *der = NULL;
-    const unsigned char *q;
-    const unsigned char *bits = NULL;
-    int blen = 0;
-    X509_PUBKEY *xpk = NULL;
     bool ok = false;
 
     int n = pk ? i2d_PUBKEY(pk, &der) : -1;
     if (n <= 0)
         goto out;
-    q = der;
-    xpk = d2i_X509_PUBKEY(NULL, &q, n);
-    if (!xpk || !X509_PUBKEY_get0_param(NULL, &bits, &blen, NULL, xpk) || blen <= 0)
-        goto out;
-    p11_hash_oneshot(P11_SHA1, bits, (size_t)blen, out);
+    p11_hash_oneshot(P11_SHA1, der, (size_t)n, out);
     ok = !spki || vt_buf_append(spki, der, (size_t)n);
 out:
-    X509_PUBKEY_free(xpk);
     OPENSSL_free(der);
     return ok;
 }
@@ -117,7 +111,7 @@ static void set_id(p12_name *nm, const uint8_t *id, size_t len)
 }
 
 /* A certificate's CKA_ID: its SubjectKeyIdentifier (NCA), else its localKeyID, else
- * the SHA-1 of its public key. */
+ * the SHA-1 of its SubjectPublicKeyInfo (pub_id). */
 static void cert_name(ks_p12 *p, size_t j, p12_name *nm)
 {
     X509 *x = ks_p12_cert(p, j);
@@ -141,8 +135,7 @@ static void cert_name(ks_p12 *p, size_t j, p12_name *nm)
 }
 
 /* A key's CKA_ID: its certificate's, so that the pair matches; without a certificate
- * its localKeyID, else the SHA-1 of its public key (what the certificate's
- * SubjectKeyIdentifier will be). */
+ * its localKeyID, else pub_id (what the certificate's SubjectKeyIdentifier will be). */
 static void key_name(ks_p12 *p, size_t i, long cert, const uint8_t pubhash[20], p12_name *nm)
 {
     size_t len = 0;
@@ -492,8 +485,8 @@ static const p11_attr *template_id(const p11_attrs *a, const p11_attrs *b)
     return at && at->len > 0 && at->len <= 64 ? at : NULL;
 }
 
-/* Add key to the file named by the templates' CKA_ID / CKA_LABEL (else NCA's names:
- * the SHA-1 of the public key and its hex), and describe it. */
+/* Add key to the file named by the templates' CKA_ID / CKA_LABEL (else NCA's names,
+ * which the keystore gives: its future SKI, as pub_id, and its hex), and describe it. */
 static CK_RV store_key(p11_token *t, ks_p12 *p, EVP_PKEY *key, const p11_attrs *tmpl,
                        const p11_attrs *other, bool generated, p11_tobj *priv, p11_tobj *pub)
 {

@@ -191,8 +191,8 @@ bool p11_index_candidates(const p11_index *ix, const CK_ATTRIBUTE *tmpl, CK_ULON
     for (CK_ULONG i = 0; i < n; i++) {
         if (!p11_index_is_indexed(tmpl[i].type))
             continue;
-        if (tmpl[i].ulValueLen > 0 && !tmpl[i].pValue)
-            continue;
+        if (!p11_buf_ok(tmpl[i].pValue, tmpl[i].ulValueLen, 1))
+            continue; /* matches nothing: p11_attrs_match compares lengths first */
         const p11_index_entry *e = ix_find(ix, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
         if (!e) {
             *objs = NULL;

@@ -5,6 +5,7 @@
 #include "object.h"
 #include "session.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 /* Class and key type are implied by the mechanism; a template may repeat them but not
@@ -53,7 +54,8 @@ CK_RV p11_generate_key_pair(p11_session *s, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_
     CK_ULONG bits;
     CK_RV rv;
 
-    if (!mech || !ph_pub || !ph_priv || (!pub_tmpl && pub_n) || (!priv_tmpl && priv_n))
+    if (!mech || !ph_pub || !ph_priv || !p11_buf_ok(pub_tmpl, pub_n, sizeof(*pub_tmpl)) ||
+        !p11_buf_ok(priv_tmpl, priv_n, sizeof(*priv_tmpl)))
         return CKR_ARGUMENTS_BAD;
     const p11_mech_desc *md = p11_mech_find(mech->mechanism);
     if (!md || !(p11_mech_flags(slot, md) & CKF_GENERATE_KEY_PAIR) || !t->ops->generate_rsa)
@@ -105,7 +107,7 @@ CK_RV p11_generate_key_pair(p11_session *s, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_
     rv = p11_objects_sync(slot);
     if (rv != CKR_OK)
         goto out;
-    rv = t->ops->generate_rsa(t, bits, exp, exp_len, &pub, &priv, &tpub, &tpriv);
+    rv = p11_io_generate_rsa(slot, bits, exp, exp_len, &pub, &priv, &tpub, &tpriv);
     if (rv != CKR_OK)
         goto out;
     if ((rv = mark_generated(&tpriv.attrs, true)) != CKR_OK ||
@@ -115,7 +117,7 @@ CK_RV p11_generate_key_pair(p11_session *s, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_
     rv = p11_object_insert(slot, NULL, &tpriv, &opriv);
     if (rv == CKR_OK)
         rv = p11_object_insert(slot, pub_token ? NULL : s, &tpub, &opub);
-    slot->store.gen = t->ops->generation(t);
+    slot->store.gen = p11_io_generation(slot);
     if (rv != CKR_OK)
         goto out;
     *ph_pub = opub->handle;
@@ -132,19 +134,20 @@ out:
 CK_RV p11_generate_random(p11_session *s, CK_BYTE_PTR out, CK_ULONG len)
 {
     p11_token *t = s->slot->token;
-    if (!out && len)
+    bool gone = false;
+    if (!p11_buf_ok(out, len, 1))
         return CKR_ARGUMENTS_BAD;
     if (!(t->ops->caps & P11_CAP_RNG) || !t->ops->random)
         return CKR_RANDOM_NO_RNG;
     if (len == 0)
         return CKR_OK;
-    return t->ops->random(t, out, len);
+    return p11_io_random(s, out, len, &gone);
 }
 
 CK_RV p11_seed_random(p11_session *s, CK_BYTE_PTR seed, CK_ULONG len)
 {
     p11_token *t = s->slot->token;
-    if (!seed && len)
+    if (!p11_buf_ok(seed, len, 1))
         return CKR_ARGUMENTS_BAD;
     /* A card's generator takes no seed from the host. */
     return (t->ops->caps & P11_CAP_RNG) ? CKR_RANDOM_SEED_NOT_SUPPORTED : CKR_RANDOM_NO_RNG;

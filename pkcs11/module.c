@@ -60,7 +60,7 @@ static CK_RV lock_init(p11_lock *l, const CK_C_INITIALIZE_ARGS *a)
     return pthread_mutex_init(&l->os, NULL) == 0 ? CKR_OK : CKR_CANT_LOCK;
 }
 
-static void lock_destroy(p11_lock *l)
+void p11_lock_destroy(p11_lock *l)
 {
     if (l->use_app) {
         if (l->app_mutex)
@@ -71,26 +71,47 @@ static void lock_destroy(p11_lock *l)
     }
 }
 
+CK_RV p11_lock_init_like(p11_lock *l, const p11_lock *model)
+{
+    if (model->use_app) {
+        *l = *model;
+        l->app_mutex = NULL;
+        return l->create(&l->app_mutex);
+    }
+    memset(l, 0, sizeof(*l));
+    return pthread_mutex_init(&l->os, NULL) == 0 ? CKR_OK : CKR_CANT_LOCK;
+}
+
+CK_RV p11_lock_acquire(p11_lock *l)
+{
+    if (l->use_app)
+        return l->lock(l->app_mutex);
+    return pthread_mutex_lock(&l->os) == 0 ? CKR_OK : CKR_CANT_LOCK;
+}
+
+void p11_lock_release(p11_lock *l)
+{
+    if (l->use_app)
+        l->unlock(l->app_mutex);
+    else
+        pthread_mutex_unlock(&l->os);
+}
+
 CK_RV p11_module_lock(p11_module *m)
 {
-    if (m->lock.use_app)
-        return m->lock.lock(m->lock.app_mutex);
-    return pthread_mutex_lock(&m->lock.os) == 0 ? CKR_OK : CKR_CANT_LOCK;
+    return p11_lock_acquire(&m->lock);
 }
 
 void p11_module_unlock(p11_module *m)
 {
-    if (m->lock.use_app)
-        m->lock.unlock(m->lock.app_mutex);
-    else
-        pthread_mutex_unlock(&m->lock.os);
+    p11_lock_release(&m->lock);
 }
 
 /* ---- handles --------------------------------------------------------------- */
 
 CK_OBJECT_HANDLE p11_module_new_object_handle(p11_module *m)
 {
-    return ++m->next_object;
+    return atomic_fetch_add(&m->next_object, 1) + 1;
 }
 
 CK_SESSION_HANDLE p11_module_new_session_handle(p11_module *m)
@@ -111,9 +132,8 @@ static void module_destroy(p11_module *m, bool after_fork)
     p11_embedded_free(m, after_fork);
     p11_pkcs12_free(m, after_fork); /* after the slots: their tokens use its context */
     p11_hmap_free(&m->sessions);
-    p11_hmap_free(&m->objects);
     vt_wipe(m->state_key, sizeof(m->state_key));
-    lock_destroy(&m->lock);
+    p11_lock_destroy(&m->lock);
     free(m);
 }
 
@@ -173,8 +193,13 @@ CK_RV p11_module_initialize(CK_VOID_PTR args, bool fork_safe)
     }
     if (cur) {
         /* A forked child initialising: drop the parent's copy without touching what
-         * the parent still uses. */
+         * the parent still uses, nor waiting for what its other threads held. */
         atomic_store(&g_mod, NULL);
+        p11_lock fresh;
+        if (p11_lock_init_like(&fresh, &cur->lock) == CKR_OK)
+            cur->lock = fresh;
+        for (size_t i = 0; i < cur->nslots; i++)
+            p11_slot_after_fork(cur->slots[i]);
         module_destroy(cur, true);
     }
     m = calloc(1, sizeof(*m));
@@ -190,10 +215,9 @@ CK_RV p11_module_initialize(CK_VOID_PTR args, bool fork_safe)
         m = NULL;
         goto out;
     }
-    p11_options_defaults(&m->opts);
-    /* NSS, SunPKCS11 and p11-kit pass a parameter string here; the spec says NULL. */
-    if (a && a->pReserved)
-        p11_options_parse(&m->opts, a->pReserved, 8192);
+    /* NSS, SunPKCS11 and p11-kit pass a parameter string in pReserved (the spec says
+     * NULL); $VTOKEN_OPTIONS and vtoken.conf's [module] serve every other client. */
+    p11_options_load(&m->opts, a ? (const char *)a->pReserved : NULL);
     if (m->opts.trace[0])
         p11_trace_open(m->opts.trace);
     if (m->opts.unknown[0])
@@ -215,6 +239,8 @@ out:
     return rv;
 }
 
+static void enter_child_locked(p11_module *m);
+
 CK_RV p11_module_finalize(CK_VOID_PTR reserved)
 {
     CK_RV rv = CKR_OK;
@@ -230,17 +256,19 @@ CK_RV p11_module_finalize(CK_VOID_PTR reserved)
         rv = CKR_ARGUMENTS_BAD;
         goto out;
     }
+    if (adopt)
+        enter_child_locked(m);
     rv = p11_module_lock(m);
     if (rv != CKR_OK)
         goto out;
-    if (adopt)
-        p11_module_enter_child(m);
     atomic_store(&m->finalizing, true);
     p11_module_unlock(m);
 
     /* Wake a C_WaitForSlotEvent blocked in pcscd and wait until every waiter has
-     * returned CKR_CRYPTOKI_NOT_INITIALIZED before anything is freed. */
-    while (atomic_load(&m->waiters) > 0) {
+     * returned CKR_CRYPTOKI_NOT_INITIALIZED, and every call still running on a slot has
+     * returned (the spec leaves C_Finalize during other calls undefined; this makes it
+     * safe), before anything is freed. */
+    while (atomic_load(&m->waiters) > 0 || atomic_load(&m->calls) > 0) {
         p11_pcsc_cancel(m);
         struct timespec ts = {0, 2L * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -252,12 +280,22 @@ out:
     return rv;
 }
 
-void p11_module_enter_child(p11_module *m)
+/* g_init_lock held. */
+static void enter_child_locked(p11_module *m)
 {
     if (m->pid == getpid())
         return;
     m->pid = getpid();
     p11_trace_msg("fork-safe interface: child %ld adopts the module state", (long)m->pid);
+    /* Only the thread that forked exists here: whatever the parent's other threads held
+     * (the module lock, slot locks, calls in progress) is abandoned, not waited for. */
+    p11_lock fresh;
+    if (p11_lock_init_like(&fresh, &m->lock) == CKR_OK)
+        m->lock = fresh;
+    atomic_store(&m->calls, 0);
+    atomic_store(&m->waiters, 0);
+    for (size_t i = 0; i < m->nslots; i++)
+        p11_slot_after_fork(m->slots[i]);
     /* Connections that belong to the parent (PC/SC) cannot be shared: for this child
      * those tokens are gone. In-process cards and mocks carry on as copies. */
     for (size_t i = 0; i < m->nslots; i++) {
@@ -271,6 +309,13 @@ void p11_module_enter_child(p11_module *m)
         s->event = true;
     }
     p11_pcsc_free(m, true);
+}
+
+void p11_module_enter_child(p11_module *m)
+{
+    pthread_mutex_lock(&g_init_lock);
+    enter_child_locked(m);
+    pthread_mutex_unlock(&g_init_lock);
 }
 
 CK_RV p11_module_get_info(CK_INFO_PTR info, CK_BYTE major, CK_BYTE minor)

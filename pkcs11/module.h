@@ -1,7 +1,9 @@
 /* The module's single instance: what C_Initialize creates and C_Finalize destroys.
- * It owns the slots, the session and object handle maps and the lock that every entry
- * point takes (call.c). After fork() the child sees "not initialised" until it calls
- * C_Initialize, unless the application initialised through a CKF_INTERFACE_FORK_SAFE
+ * It owns the slots and the session handle map. Locking (call.c): the module lock guards
+ * the slot list and the session map and is held only briefly; each slot has a lock of
+ * its own for its token, login state, sessions and objects, held for the length of a
+ * call on it (see slot.h for the order). After fork() the child sees "not initialised" until it
+ * calls C_Initialize, unless the application initialised through a CKF_INTERFACE_FORK_SAFE
  * interface (then the child keeps a copy of the state; see p11_module_enter_child). */
 #ifndef P11_MODULE_H
 #define P11_MODULE_H
@@ -39,7 +41,7 @@ typedef struct p11_lock {
 typedef struct p11_module {
     pid_t pid;
     bool fork_safe; /* initialised through a CKF_INTERFACE_FORK_SAFE interface */
-    p11_lock lock;
+    p11_lock lock;  /* the slot list, the session map, discovery; never held while waiting */
     p11_options opts;
     const p11_vendor *vendor; /* NULL: every vendor */
 
@@ -48,11 +50,11 @@ typedef struct p11_module {
 
     p11_hmap sessions; /* CK_SESSION_HANDLE -> p11_session */
     CK_SESSION_HANDLE next_session;
-    p11_hmap objects; /* CK_OBJECT_HANDLE -> p11_object */
-    CK_OBJECT_HANDLE next_object;
+    atomic_ulong next_object; /* one object handle space; the maps are per slot */
 
     p11_embedded *embedded;     /* $VTOKEN_HOME side, NULL when off */
-    p11_pcsc *pcsc;             /* PC/SC side, NULL when off or pcscd unreachable */
+    p11_pcsc *_Atomic pcsc;     /* PC/SC side, NULL when off or pcscd unreachable; set by
+                                   a rescan while slots read it under their own locks */
     p11_pkcs12 *pkcs12;         /* PKCS#12 directories, NULL when off */
     bool pcsc_wanted;           /* option pcsc on: keep trying to reach pcscd */
     long long pcsc_next_try_ms; /* CLOCK_MONOTONIC, rate limit for those tries */
@@ -61,13 +63,14 @@ typedef struct p11_module {
 
     atomic_bool finalizing; /* C_Finalize has started: blocked waits return */
     atomic_int waiters;     /* threads inside C_WaitForSlotEvent */
+    atomic_int calls;       /* other calls in progress: C_Finalize waits for them */
 } p11_module;
 
 /* The instance when initialised in this process; otherwise NULL. A forked child of an
  * instance initialised through the fork-safe interface gets the inherited instance,
- * adopted by p11_module_enter_child() under the lock. */
+ * adopted by p11_module_enter_child() before anything else is done with it. */
 p11_module *p11_module_current(bool *child_adopt);
-void p11_module_enter_child(p11_module *m); /* lock held */
+void p11_module_enter_child(p11_module *m); /* no lock held; once per child */
 
 CK_RV p11_module_initialize(CK_VOID_PTR args, bool fork_safe);
 CK_RV p11_module_finalize(CK_VOID_PTR reserved);
@@ -76,7 +79,15 @@ CK_RV p11_module_get_info(CK_INFO_PTR info, CK_BYTE major, CK_BYTE minor);
 CK_RV p11_module_lock(p11_module *m);
 void p11_module_unlock(p11_module *m);
 
-/* Handle allocation: never 0, never reused within one initialisation. */
+/* Locks made like the module's: the application's mutexes when it gave them, else
+ * pthread mutexes (slot locks). */
+CK_RV p11_lock_init_like(p11_lock *l, const p11_lock *model);
+void p11_lock_destroy(p11_lock *l);
+CK_RV p11_lock_acquire(p11_lock *l);
+void p11_lock_release(p11_lock *l);
+
+/* Handle allocation: never 0, never reused within one initialisation. Session handles
+ * under the module lock; object handles from any slot's call. */
 CK_OBJECT_HANDLE p11_module_new_object_handle(p11_module *m);
 CK_SESSION_HANDLE p11_module_new_session_handle(p11_module *m);
 

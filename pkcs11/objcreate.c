@@ -9,6 +9,7 @@
 #include "objattr.h"
 #include "session.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 static bool logged_user(const p11_slot *s)
@@ -169,12 +170,12 @@ static CK_RV create_from(p11_session *sess, p11_attrs *a, CK_OBJECT_HANDLE_PTR p
     if (token) {
         if (!(s->token->ops->caps & P11_CAP_WRITE) || !s->token->ops->create_object)
             return CKR_TOKEN_WRITE_PROTECTED;
-        rv = s->token->ops->create_object(s->token, a, &t);
+        rv = p11_io_create_object(s, a, &t);
         if (rv != CKR_OK)
             goto out;
         rv = p11_object_insert(s, NULL, &t, &o);
         if (rv == CKR_OK)
-            s->store.gen = s->token->ops->generation(s->token); /* our own write */
+            s->store.gen = p11_io_generation(s); /* our own write */
     } else {
         t.attrs = *a;
         memset(a, 0, sizeof(*a));
@@ -195,7 +196,7 @@ CK_RV p11_create_object(p11_session *sess, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
     p11_attrs a = {0};
     CK_RV rv;
 
-    if (!ph || (!tmpl && n > 0))
+    if (!ph || !p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     rv = p11_attrs_from_template(&a, tmpl, n);
     if (rv != CKR_OK)
@@ -221,7 +222,7 @@ CK_RV p11_copy_object(p11_session *sess, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tm
     p11_attrs a = {0}, changes = {0};
     CK_RV rv;
 
-    if (!ph || (!tmpl && n > 0))
+    if (!ph || !p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     rv = p11_object_lookup(sess, h, &o);
     if (rv != CKR_OK)
@@ -282,11 +283,11 @@ CK_RV p11_destroy_object(p11_session *sess, CK_OBJECT_HANDLE h)
         return CKR_SESSION_READ_ONLY;
     if (!(s->token->ops->caps & P11_CAP_WRITE) || !s->token->ops->destroy_object)
         return CKR_TOKEN_WRITE_PROTECTED;
-    rv = s->token->ops->destroy_object(s->token, &o->t);
+    rv = p11_io_destroy_object(s, &o->t);
     if (rv != CKR_OK)
         return rv;
     p11_object_destroy(s, o);
-    s->store.gen = s->token->ops->generation(s->token);
+    s->store.gen = p11_io_generation(s);
     return CKR_OK;
 }
 
@@ -299,7 +300,7 @@ CK_RV p11_set_attribute_value(p11_session *sess, CK_OBJECT_HANDLE h, CK_ATTRIBUT
     p11_tobj updated = {0};
     CK_RV rv;
 
-    if (!tmpl && n > 0)
+    if (!p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     rv = p11_object_lookup(sess, h, &o);
     if (rv != CKR_OK)
@@ -335,7 +336,7 @@ CK_RV p11_set_attribute_value(p11_session *sess, CK_OBJECT_HANDLE h, CK_ATTRIBUT
         rv = CKR_TOKEN_WRITE_PROTECTED;
         goto out;
     }
-    rv = s->token->ops->set_attributes(s->token, &o->t, &changes, &updated);
+    rv = p11_io_set_attributes(s, &o->t, &changes, &updated);
     if (rv != CKR_OK)
         goto out;
     rv = p11_object_replace_attrs(s, o, &updated.attrs);
@@ -343,7 +344,10 @@ CK_RV p11_set_attribute_value(p11_session *sess, CK_OBJECT_HANDLE h, CK_ATTRIBUT
         memcpy(o->t.ref, updated.ref, updated.ref_len);
         o->t.ref_len = updated.ref_len;
     }
-    s->store.gen = s->token->ops->generation(s->token);
+    /* A new CKA_ID makes and breaks pairs: the next listing is skipped below. */
+    if (rv == CKR_OK && p11_attrs_get(&changes, CKA_ID))
+        p11_objects_pair_keys(s);
+    s->store.gen = p11_io_generation(s);
 out:
     p11_tobj_free(&updated);
     p11_attrs_free(&changes);

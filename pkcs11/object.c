@@ -9,6 +9,7 @@
 #include "objattr.h"
 #include "session.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 bool p11_object_visible(const p11_slot *s, const p11_object *o)
@@ -48,7 +49,6 @@ static void object_update_cache(p11_object *o)
 
 CK_RV p11_object_insert(p11_slot *s, p11_session *owner, p11_tobj *t, p11_object **out)
 {
-    p11_module *m = s->m;
     p11_object *o = NULL;
     CK_RV rv = p11_obj_complete(&t->attrs);
     if (rv != CKR_OK)
@@ -56,24 +56,24 @@ CK_RV p11_object_insert(p11_slot *s, p11_session *owner, p11_tobj *t, p11_object
     o = calloc(1, sizeof(*o));
     if (!o)
         return CKR_HOST_MEMORY;
-    o->handle = p11_module_new_object_handle(m);
+    o->handle = p11_module_new_object_handle(s->m);
     o->slot = s;
     o->owner = owner;
     o->t = *t;
     memset(t, 0, sizeof(*t));
     object_update_cache(o);
-    rv = p11_hmap_put(&m->objects, o->handle, o);
+    rv = p11_hmap_put(&s->store.map, o->handle, o);
     if (rv != CKR_OK)
         goto fail;
     rv = p11_index_add(&s->store.idx, o);
     if (rv != CKR_OK) {
-        p11_hmap_del(&m->objects, o->handle);
+        p11_hmap_del(&s->store.map, o->handle);
         goto fail;
     }
     rv = store_append(&s->store, o);
     if (rv != CKR_OK) {
         p11_index_remove(&s->store.idx, o);
-        p11_hmap_del(&m->objects, o->handle);
+        p11_hmap_del(&s->store.map, o->handle);
         goto fail;
     }
     if (out)
@@ -88,7 +88,7 @@ fail:
 void p11_object_destroy(p11_slot *s, p11_object *o)
 {
     p11_index_remove(&s->store.idx, o);
-    p11_hmap_del(&s->m->objects, o->handle);
+    p11_hmap_del(&s->store.map, o->handle);
     store_unlink(&s->store, o);
     p11_tobj_free(&o->t);
     free(o);
@@ -210,6 +210,15 @@ static void fill_public_parts(p11_slot *s, p11_object *priv)
     vt_buf_free(&exp);
 }
 
+void p11_objects_pair_keys(p11_slot *s)
+{
+    for (size_t i = 0; i < s->store.n; i++) {
+        p11_object *o = s->store.v[i];
+        if (!o->owner && o->cls == CKO_PRIVATE_KEY)
+            fill_public_parts(s, o);
+    }
+}
+
 CK_RV p11_objects_sync(p11_slot *s)
 {
     p11_tobj *list = NULL;
@@ -218,10 +227,10 @@ CK_RV p11_objects_sync(p11_slot *s)
 
     if (!s->token)
         return CKR_OK;
-    uint64_t gen = s->token->ops->generation(s->token);
+    uint64_t gen = p11_io_generation(s);
     if (s->store.listed && gen == s->store.gen)
         return CKR_OK;
-    rv = s->token->ops->list_objects(s->token, &list, &n);
+    rv = p11_io_list_objects(s, &list, &n);
     if (rv != CKR_OK)
         goto out;
     for (size_t i = 0; i < s->store.n; i++)
@@ -244,11 +253,7 @@ CK_RV p11_objects_sync(p11_slot *s)
         if (!o->owner && !o->seen)
             p11_object_destroy(s, o);
     }
-    for (size_t i = 0; i < s->store.n; i++) {
-        p11_object *o = s->store.v[i];
-        if (!o->owner && o->cls == CKO_PRIVATE_KEY)
-            fill_public_parts(s, o);
-    }
+    p11_objects_pair_keys(s);
     s->store.listed = true;
     s->store.gen = gen;
     p11_trace_msg("slot %lu: %zu token objects listed (generation %llu)", s->id, n,
@@ -264,8 +269,8 @@ CK_RV p11_object_lookup(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out)
     CK_RV rv = p11_objects_sync(s);
     if (rv != CKR_OK)
         return rv;
-    p11_object *o = p11_hmap_get(&s->m->objects, h);
-    if (!o || o->slot != s || !p11_object_visible(s, o))
+    p11_object *o = p11_hmap_get(&s->store.map, h);
+    if (!o || !p11_object_visible(s, o))
         return CKR_OBJECT_HANDLE_INVALID;
     *out = o;
     return CKR_OK;
@@ -281,7 +286,7 @@ CK_RV p11_find_init(p11_session *sess, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
     p11_findop *f = NULL;
     CK_RV rv;
 
-    if (!tmpl && n > 0)
+    if (!p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     if (sess->find)
         return CKR_OPERATION_ACTIVE;
@@ -323,7 +328,7 @@ CK_RV p11_find_objects(p11_session *sess, CK_OBJECT_HANDLE_PTR ph, CK_ULONG max,
         return CKR_OPERATION_NOT_INITIALIZED;
     while (got < max && f->pos < f->n) {
         CK_OBJECT_HANDLE h = f->h[f->pos++];
-        p11_object *o = p11_hmap_get(&sess->slot->m->objects, h);
+        p11_object *o = p11_hmap_get(&sess->slot->store.map, h);
         if (o && p11_object_visible(sess->slot, o)) /* destroyed since the init? */
             ph[got++] = h;
     }
@@ -350,7 +355,7 @@ CK_RV p11_get_attribute_value(p11_session *sess, CK_OBJECT_HANDLE h, CK_ATTRIBUT
     p11_object *o;
     bool sensitive = false, invalid = false, small = false;
 
-    if (!tmpl && n > 0)
+    if (!p11_buf_ok(tmpl, n, sizeof(*tmpl)))
         return CKR_ARGUMENTS_BAD;
     CK_RV rv = p11_object_lookup(sess, h, &o);
     if (rv != CKR_OK)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hmap.h"
 #include "index.h"
 #include "module.h"
 #include "token.h"
@@ -26,6 +27,7 @@ struct p11_object {
 typedef struct p11_objstore {
     p11_object **v; /* token and session objects of one token */
     size_t n, cap;
+    p11_hmap map; /* handle -> object (one handle space per module, a map per slot) */
     p11_index idx;
     bool listed;  /* token objects are listed for the current login state */
     uint64_t gen; /* driver generation at the last listing */
@@ -34,6 +36,9 @@ typedef struct p11_objstore {
 /* Bring the token objects up to date: re-list when the driver's generation moved or
  * the cache was invalidated. Cheap when nothing changed. */
 CK_RV p11_objects_sync(p11_slot *s);
+/* Lend each token private key that shows no CKA_MODULUS the public parts of the public
+ * key or certificate with its CKA_ID. After every listing, and after a CKA_ID changed. */
+void p11_objects_pair_keys(p11_slot *s);
 /* The login state changed: private token objects are re-listed on next use with new
  * handles; on logout private objects (token and session) disappear. */
 void p11_objects_login_changed(p11_slot *s, bool logged_out);

@@ -1,9 +1,16 @@
-/* Parser for the module option string. Tolerant by design: a client's parameter
+/* Parser for the module option string, and the sources it comes from (pReserved,
+ * $VTOKEN_OPTIONS, vtoken.conf's [module]). Tolerant by design: a client's parameter
  * string written for another module must never stop ours from loading. */
 #include "options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config.h"
+#include "sim.h"
+
+#define OPTIONS_MAX_LEN 8192 /* bytes of one option string read */
 
 void p11_options_defaults(p11_options *o)
 {
@@ -126,4 +133,68 @@ void p11_options_parse(p11_options *o, const char *s, size_t max_len)
         }
         apply(o, s + kstart, klen, val);
     }
+}
+
+/* Keys of the [module] section a stronger source already decides: the key's own
+ * environment variable, or home= (the file lives in the home). */
+static bool conf_key_yields(const char *key)
+{
+    static const struct {
+        const char *key, *env;
+    } own[] = {{"trace", "VTOKEN_TRACE"},
+               {"p12_path", "VTOKEN_P12_PATH"},
+               {"p12_rule", "VTOKEN_P12_RULE"}};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        const char *v = getenv(own[i].env);
+        if (strcmp(key, own[i].key) == 0)
+            return v != NULL && *v != '\0';
+    }
+    return false;
+}
+
+/* The [module] section of the vtoken.conf of home_opt (NULL: $VTOKEN_HOME's). */
+static void apply_conf(p11_options *o, const char *home_opt)
+{
+    char home[4096], path[4200];
+    ks_config *c = NULL;
+    char *err = NULL;
+
+    if (sim_home_resolve(home_opt, home, sizeof(home)) != SIM_OK ||
+        (size_t)snprintf(path, sizeof(path), "%s/vtoken.conf", home) >= sizeof(path))
+        return;
+    ks_status st = ks_config_load(path, &c, &err);
+    if (st != KS_OK) {
+        if (st != KS_ERR_NOT_FOUND)
+            note(o->bad, sizeof(o->bad), "vtoken.conf", strlen("vtoken.conf"));
+        free(err);
+        return;
+    }
+    size_t sec = ks_config_find(c, "module", NULL);
+    for (size_t j = 0; sec != (size_t)-1 && j < ks_config_key_count(c, sec); j++) {
+        const char *val = NULL;
+        const char *key = ks_config_key_at(c, sec, j, &val);
+        if (key == NULL || val == NULL)
+            continue;
+        if (strcmp(key, "home") == 0)
+            note(o->bad, sizeof(o->bad), key, strlen(key));
+        else if (!conf_key_yields(key))
+            apply(o, key, strlen(key), val);
+    }
+    ks_config_free(c);
+}
+
+void p11_options_load(p11_options *o, const char *preserved)
+{
+    const char *env = getenv("VTOKEN_OPTIONS");
+    p11_options named;
+
+    /* Which home's vtoken.conf: the one the stronger sources name. */
+    p11_options_defaults(&named);
+    p11_options_parse(&named, env, OPTIONS_MAX_LEN);
+    p11_options_parse(&named, preserved, OPTIONS_MAX_LEN);
+
+    p11_options_defaults(o);
+    apply_conf(o, named.home[0] ? named.home : NULL);
+    p11_options_parse(o, env, OPTIONS_MAX_LEN);
+    p11_options_parse(o, preserved, OPTIONS_MAX_LEN);
 }

@@ -1,5 +1,7 @@
 /* Module options: key=value pairs from CK_C_INITIALIZE_ARGS.pReserved (NSS's
- * parameters=, SunPKCS11's nssArgs, p11-kit's x-init-reserved) and the environment.
+ * parameters=, SunPKCS11's nssArgs, p11-kit's x-init-reserved), from $VTOKEN_OPTIONS for
+ * clients that cannot pass pReserved (pkcs11-tool, most applications), and from the
+ * [module] section of $VTOKEN_HOME/vtoken.conf.
  *
  *   home=DIR        $VTOKEN_HOME for the embedded tokens
  *   trace=FILE      call/APDU trace (else $VTOKEN_TRACE)
@@ -14,7 +16,14 @@
  *                   else [pkcs12] password_rule=, else NCA's)
  *
  * Pairs are separated by blanks or semicolons; a value may be quoted with ' or ".
- * Unknown keys are ignored and listed for the trace. */
+ * Unknown keys are ignored and listed for the trace. In vtoken.conf they are lines of a
+ * [module] section: "vendor = jacarta".
+ *
+ * Precedence, key by key, highest first: pReserved; $VTOKEN_OPTIONS; a key's own
+ * variable ($VTOKEN_TRACE, $VTOKEN_P12_PATH, $VTOKEN_P12_RULE, whose readers apply them
+ * when the key is unset); the [module] section; the defaults. The vtoken.conf read is
+ * the one of the home that pReserved or $VTOKEN_OPTIONS name with home=, else
+ * $VTOKEN_HOME's; home= in the file itself is ignored. */
 #ifndef P11_OPTIONS_H
 #define P11_OPTIONS_H
 
@@ -41,5 +50,8 @@ void p11_options_defaults(p11_options *o);
 /* Parse at most max_len bytes of s (a NUL ends it earlier). Never fails: bad
  * fragments are skipped and noted in o->bad. */
 void p11_options_parse(p11_options *o, const char *s, size_t max_len);
+/* Defaults, then every source above in order; preserved is pReserved (may be NULL).
+ * Never fails: a vtoken.conf that cannot be read is noted in o->bad. */
+void p11_options_load(p11_options *o, const char *preserved);
 
 #endif

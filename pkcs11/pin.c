@@ -8,6 +8,7 @@
 #include "object.h"
 #include "session.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 static bool is_so(const p11_slot *s)
@@ -35,7 +36,7 @@ static CK_RV login_context(p11_session *s, const uint8_t *pin, size_t len)
         return CKR_OPERATION_NOT_INITIALIZED;
     if (!(slot->logged_in && slot->user == CKU_USER))
         return CKR_USER_NOT_LOGGED_IN;
-    CK_RV rv = slot->token->ops->login(slot->token, CKU_CONTEXT_SPECIFIC, pin, len);
+    CK_RV rv = p11_io_login(slot, CKU_CONTEXT_SPECIFIC, pin, len);
     (void)p11_slot_update_info(slot);
     if (rv == CKR_PIN_LEN_RANGE)
         rv = CKR_PIN_INCORRECT;
@@ -66,7 +67,7 @@ CK_RV p11_login(p11_session *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG
     } else if (!(slot->info.flags & CKF_USER_PIN_INITIALIZED)) {
         return CKR_USER_PIN_NOT_INITIALIZED;
     }
-    rv = slot->token->ops->login(slot->token, user, pin, len);
+    rv = p11_io_login(slot, user, pin, len);
     /* C_Login has no CKR_PIN_LEN_RANGE: a PIN of impossible length is simply wrong. */
     if (rv == CKR_PIN_LEN_RANGE)
         rv = CKR_PIN_INCORRECT;
@@ -84,7 +85,7 @@ CK_RV p11_logout(p11_session *s)
     p11_slot *slot = s->slot;
     if (!slot->logged_in)
         return CKR_USER_NOT_LOGGED_IN;
-    CK_RV rv = slot->token->ops->logout(slot->token);
+    CK_RV rv = p11_io_logout(slot);
     /* Whatever the card says, this application is logged out now. */
     slot->logged_in = false;
     p11_objects_login_changed(slot, true);
@@ -111,9 +112,7 @@ CK_RV p11_init_pin(p11_session *s, CK_UTF8CHAR_PTR pin, CK_ULONG len)
     CK_RV rv = check_new_pin(slot, pin, len);
     if (rv != CKR_OK)
         return rv;
-    if (!slot->token->ops->init_pin)
-        return CKR_FUNCTION_NOT_SUPPORTED;
-    rv = slot->token->ops->init_pin(slot->token, pin, len);
+    rv = p11_io_init_pin(slot, pin, len);
     (void)p11_slot_update_info(slot);
     return rv;
 }
@@ -132,9 +131,7 @@ CK_RV p11_set_pin(p11_session *s, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
     /* The SO's PIN when the SO is logged in, the user's otherwise (spec 2.40). */
     CK_USER_TYPE who = is_so(slot) ? CKU_SO : CKU_USER;
     p11_trace_out("who=%s", p11_user_name(who));
-    if (!slot->token->ops->set_pin)
-        return CKR_FUNCTION_NOT_SUPPORTED;
-    rv = slot->token->ops->set_pin(slot->token, who, old_pin, old_len, new_pin, new_len);
+    rv = p11_io_set_pin(slot, who, old_pin, old_len, new_pin, new_len);
     (void)p11_slot_update_info(slot);
     return rv;
 }
@@ -153,7 +150,7 @@ CK_RV p11_init_token(p11_slot *slot, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8C
     lab[32] = '\0';
     for (int i = 31; i >= 0 && lab[i] == ' '; i--)
         lab[i] = '\0';
-    CK_RV rv = slot->token->ops->init_token(slot->token, pin, len, lab);
+    CK_RV rv = p11_io_init_token(slot, pin, len, lab);
     p11_objects_drop_all(slot);
     slot->logged_in = false;
     (void)p11_slot_update_info(slot);

@@ -100,6 +100,19 @@ void p11_p15_tokeninfo_clear(p11_p15_tokeninfo *ti)
     memset(ti, 0, sizeof(*ti));
 }
 
+/* GeneralizedTime text: YYYYMMDDHH, then digits, fraction, Z or an offset. libtasn1
+ * takes any bytes in one, and text it took must encode back to something it takes. */
+static bool gentime_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 10)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= '0' && s[i] <= '9') && (i < 10 || strchr(".,+-Z", s[i]) == NULL))
+            return false;
+    return true;
+}
+
 p11_p15_status p11_p15_decode_tokeninfo(const p11_p15_codec *c, const uint8_t *der, size_t len,
                                         p11_p15_tokeninfo *ti)
 {
@@ -132,9 +145,12 @@ p11_p15_status p11_p15_decode_tokeninfo(const p11_p15_codec *c, const uint8_t *d
     if (st == P11_P15_OK && p11_p15_has(n, "lastUpdate")) {
         char alt[32];
         st = p11_p15_read_choice(n, "lastUpdate", alt, sizeof(alt));
-        if (st == P11_P15_OK && strcmp(alt, "generalizedTime") == 0)
+        if (st == P11_P15_OK && strcmp(alt, "generalizedTime") == 0) {
             st = p11_p15_read_text(n, "lastUpdate.generalizedTime", ti->last_update,
                                    sizeof(ti->last_update), &has);
+            if (st == P11_P15_OK && !gentime_ok(ti->last_update))
+                st = P11_P15_ERR_DER;
+        }
     }
     if (st == P11_P15_OK && !vt_buf_append(&ti->raw, der, el))
         st = P11_P15_ERR_NOMEM;

@@ -18,12 +18,14 @@
 
 p11_p15_status p11_p15_tok_init(p11_p15_tok *k)
 {
+    pthread_mutex_init(&k->key_mu, NULL);
     return p11_p15_card_init(&k->p15);
 }
 
 void p11_p15_tok_free(p11_p15_tok *k)
 {
     p11_p15_card_free(&k->p15);
+    pthread_mutex_destroy(&k->key_mu);
 }
 
 void p11_p15_rsa_free(p11_p15_rsa *k)
@@ -477,16 +479,23 @@ CK_RV p11_p15_tok_key_info(p11_p15_tok *k, const p11_tobj *key, long *ref, size_
 {
     p11_p15_df *df = NULL;
     size_t i = 0;
+    pthread_mutex_lock(&k->key_mu);
     CK_RV rv = p11_p15_tok_find(k, key, &df, &i);
 
-    if (rv != CKR_OK)
-        return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
+    if (rv != CKR_OK) {
+        rv = rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
+        goto out;
+    }
     if (df->objs[i].type != P11_P15_OBJ_PRKEY_RSA || df->objs[i].u.key.key_reference <= 0 ||
-        df->objs[i].u.key.key_reference > 0xFF)
-        return CKR_KEY_TYPE_INCONSISTENT;
+        df->objs[i].u.key.key_reference > 0xFF) {
+        rv = CKR_KEY_TYPE_INCONSISTENT;
+        goto out;
+    }
     *ref = df->objs[i].u.key.key_reference;
     *bytes = (df->objs[i].u.key.modulus_bits + 7) / 8;
     if (path && !p11_p15_tok_value_path(k, &df->objs[i], path))
-        return CKR_DEVICE_ERROR;
-    return CKR_OK;
+        rv = CKR_DEVICE_ERROR;
+out:
+    pthread_mutex_unlock(&k->key_mu);
+    return rv;
 }

@@ -4,6 +4,8 @@
 #ifndef P11_PKCS15_TOK_H
 #define P11_PKCS15_TOK_H
 
+#include <pthread.h>
+
 #include "pkcs15_card.h"
 #include "token.h"
 #include "transport.h"
@@ -43,6 +45,10 @@ typedef struct p11_p15_tok {
     bool user; /* the user is logged in: private objects are listed */
     bool loaded;
     uint64_t loaded_gen;
+    /* Private-key operations look their key up on several threads at once (the module
+     * runs them side by side, P11_CAP_PARALLEL) and may reload what changed on the card:
+     * that lookup and reload take this lock. Every other use of this struct runs alone. */
+    pthread_mutex_t key_mu;
 } p11_p15_tok;
 
 p11_p15_status p11_p15_tok_init(p11_p15_tok *k);

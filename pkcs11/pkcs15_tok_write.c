@@ -97,7 +97,12 @@ static CK_RV store_with_ef(p11_p15_tok *k, p11_p15_df_type type, p11_p15_obj *o,
         return rv;
     o->path = abs;
     o->has_path = true;
-    rv = k->fs.write(k->fs.ctx, &abs, role, len, value, len);
+    /* An EF no DF entry names may be there: a write interrupted before its entry (a
+     * crash, a card pulled). Written over, it would keep its old size and give the new
+     * value a tail of stale bytes; start from a fresh EF of exactly this size. */
+    rv = k->fs.remove(k->fs.ctx, &abs);
+    if (rv == CKR_OK)
+        rv = k->fs.write(k->fs.ctx, &abs, role, len, value, len);
     if (rv == CKR_OK)
         rv = p11_p15_card_add(&k->p15, &k->fs, type, o);
     if (rv != CKR_OK) {
@@ -267,13 +272,18 @@ static void prkey_entry(p11_p15_tok *k, p11_p15_obj *o, const char *label, const
     o->has_path = true;
 }
 
-/* A free key reference the card offers. */
+/* A free key reference the card offers. Free means no PrKDF entry names it: a key
+ * object may still be there, left by a generation or import interrupted before its
+ * entry was written (a crash, a card pulled). It is removed, or creating the new key
+ * would fail on it every time. */
 static CK_RV alloc_key_ref(p11_p15_tok *k, long *ref)
 {
     CK_RV rv = p11_p15_card_alloc_key_ref(&k->p15, ref);
 
     if (rv == CKR_OK && *ref > k->keys->ref_max)
         rv = CKR_DEVICE_MEMORY; /* every key slot of the card is taken */
+    if (rv == CKR_OK)
+        rv = k->keys->remove(k->fs.ctx, *ref);
     return rv;
 }
 
@@ -394,13 +404,19 @@ CK_RV p11_p15_tok_destroy(p11_p15_tok *k, const p11_tobj *obj)
 
     if (rv != CKR_OK)
         return rv;
-    if (p11_p15_obj_is_prkey(df->objs[i].type) && df->objs[i].u.key.key_reference > 0)
-        rv = k->keys->remove(k->fs.ctx, df->objs[i].u.key.key_reference);
-    else if (p11_p15_tok_value_path(k, &df->objs[i], &abs) && abs.len > k->p15.app.len &&
-             memcmp(abs.v, k->p15.app.v, k->p15.app.len) == 0)
-        rv = k->fs.remove(k->fs.ctx, &abs); /* only the application's own EFs */
-    if (rv == CKR_OK)
-        rv = p11_p15_card_remove(&k->p15, &k->fs, df, i);
+    const p11_p15_obj *o = &df->objs[i];
+    long ref = p11_p15_obj_is_prkey(o->type) ? o->u.key.key_reference : -1;
+    bool own_ef = ref <= 0 && p11_p15_tok_value_path(k, o, &abs) && abs.len > k->p15.app.len &&
+                  memcmp(abs.v, k->p15.app.v, k->p15.app.len) == 0; /* only our own EFs */
+    /* The DF entry goes first. Interrupted between the two steps (a crash, a card
+     * pulled), the card then keeps a key or an EF that no entry names: unseen, and
+     * replaced by the next object made there. The other order would leave an entry
+     * naming nothing, and every listing of the token would fail on it. */
+    rv = p11_p15_card_remove(&k->p15, &k->fs, df, i);
+    if (rv == CKR_OK && ref > 0)
+        rv = k->keys->remove(k->fs.ctx, ref);
+    else if (rv == CKR_OK && own_ef)
+        rv = k->fs.remove(k->fs.ctx, &abs);
     p11_p15_tok_touched(k);
     return rv;
 }

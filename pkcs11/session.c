@@ -11,6 +11,7 @@
 
 #include "object.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 bool p11_session_rw(const p11_session *s)
@@ -32,6 +33,14 @@ CK_STATE p11_session_state(const p11_session *s)
 p11_session *p11_session_get(p11_module *m, CK_SESSION_HANDLE h)
 {
     return p11_hmap_get(&m->sessions, h);
+}
+
+p11_session *p11_session_find(p11_module *m, CK_SESSION_HANDLE h)
+{
+    (void)p11_module_lock(m);
+    p11_session *s = p11_hmap_get(&m->sessions, h);
+    p11_module_unlock(m);
+    return s;
 }
 
 void p11_op_free(p11_op *op)
@@ -72,7 +81,9 @@ static void session_free(p11_session *s)
             break;
         }
     }
+    (void)p11_module_lock(slot->m);
     p11_hmap_del(&slot->m->sessions, s->handle);
+    p11_module_unlock(slot->m);
     for (int k = 0; k < P11_OP_COUNT; k++)
         p11_op_free(s->op[k]);
     find_free(s->find);
@@ -81,6 +92,9 @@ static void session_free(p11_session *s)
 
 void p11_session_close_all(p11_slot *slot)
 {
+    /* A private-key operation running without the slot lock may be reading its
+     * session's operation: let it finish first. */
+    p11_gate_drain(slot);
     while (slot->nsessions > 0)
         session_free(slot->sessions[slot->nsessions - 1]);
 }
@@ -92,7 +106,7 @@ static void logout_if_last(p11_slot *slot)
     if (slot->nsessions > 0 || !slot->logged_in)
         return;
     if (slot->token)
-        (void)slot->token->ops->logout(slot->token);
+        (void)p11_io_logout(slot);
     slot->logged_in = false;
     p11_objects_login_changed(slot, true);
 }
@@ -125,12 +139,14 @@ CK_RV p11_open_session(p11_slot *slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIF
     s = calloc(1, sizeof(*s));
     if (!s)
         return CKR_HOST_MEMORY;
-    s->handle = p11_module_new_session_handle(m);
     s->slot = slot;
     s->flags = flags;
     s->app = app;
     s->notify = notify; /* never called: the module raises no surrender callbacks */
+    (void)p11_module_lock(m);
+    s->handle = p11_module_new_session_handle(m);
     rv = p11_hmap_put(&m->sessions, s->handle, s);
+    p11_module_unlock(m);
     if (rv != CKR_OK) {
         free(s);
         return rv;
@@ -162,7 +178,7 @@ CK_RV p11_get_session_info(p11_session *s, CK_SESSION_INFO_PTR info)
         return CKR_ARGUMENTS_BAD;
     /* NSS polls this call to notice removal when it does not wait for slot events. */
     p11_slot *slot = s->slot;
-    if (!slot->token || slot->token->ops->present(slot->token) != CKR_OK)
+    if (!slot->token || p11_io_present(slot) != CKR_OK)
         return CKR_DEVICE_REMOVED; /* call.c closes the sessions */
     memset(info, 0, sizeof(*info));
     info->slotID = slot->id;
@@ -249,7 +265,7 @@ CK_RV p11_set_operation_state(p11_session *s, CK_BYTE_PTR state, CK_ULONG len,
     p11_op *op = NULL;
     CK_RV rv = CKR_OK;
 
-    if (!state && len > 0)
+    if (!p11_buf_ok(state, len, 1))
         return CKR_ARGUMENTS_BAD;
     if (len < 5 + STATE_MAC_LEN || memcmp(state, STATE_MAGIC, 4) != 0 || state[4] != 1)
         return CKR_SAVED_STATE_INVALID;

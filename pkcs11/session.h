@@ -49,6 +49,7 @@ typedef struct p11_findop {
 struct p11_session {
     CK_SESSION_HANDLE handle;
     p11_slot *slot;
+    bool busy; /* a private-key operation runs without the slot lock (token_io.c) */
     CK_FLAGS flags;
     CK_VOID_PTR app;
     CK_NOTIFY notify;
@@ -58,7 +59,10 @@ struct p11_session {
 
 CK_STATE p11_session_state(const p11_session *s);
 bool p11_session_rw(const p11_session *s);
-p11_session *p11_session_get(p11_module *m, CK_SESSION_HANDLE h);
+p11_session *p11_session_get(p11_module *m, CK_SESSION_HANDLE h); /* module lock held */
+/* The same, taking the module lock; the result may be used while the caller holds the
+ * session's slot lock (sessions are freed only under it). */
+p11_session *p11_session_find(p11_module *m, CK_SESSION_HANDLE h);
 void p11_op_free(p11_op *op);
 void p11_session_end_op(p11_session *s, p11_op_kind kind);
 /* Close every session of the slot (token removed, C_CloseAllSessions, finalize). */

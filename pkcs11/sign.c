@@ -11,6 +11,7 @@
 #include "op.h"
 #include "rsa_pad.h"
 #include "slot.h"
+#include "token_io.h"
 #include "trace.h"
 
 /* The mechanism's input to the RSA step: data itself, or DigestInfo / hash of it. */
@@ -36,15 +37,19 @@ static CK_RV sign_input(p11_op *op, const uint8_t *data, size_t len, vt_buf *in)
     return in->oom ? CKR_HOST_MEMORY : CKR_OK;
 }
 
+/* *gone: the session was closed while the token worked (token_io.h): s and op are
+ * gone too. */
 static CK_RV sign_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len, uint8_t *sig,
-                      size_t *sig_len)
+                      size_t *sig_len, bool *gone)
 {
-    p11_slot *slot = s->slot;
-    p11_token *t = slot->token;
+    p11_token *t = s->slot->token;
     p11_object *key;
     const uint8_t *n;
     size_t k;
     uint8_t em[1024];
+    const uint8_t *block = em;
+    size_t block_len = 0;
+    p11_rsa_op how = P11_RSA_RAW;
     CK_RV rv = p11_op_private(s, op, &key);
     if (rv != CKR_OK)
         return rv;
@@ -60,12 +65,13 @@ static CK_RV sign_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len,
             break;
         }
         if (t->ops->caps & P11_CAP_RSA_PKCS1) {
-            rv = t->ops->rsa_sign(t, &key->t, P11_RSA_PKCS1, in, len, sig, sig_len);
+            how = P11_RSA_PKCS1;
+            block = in;
+            block_len = len;
             break;
         }
         rv = p11_pad_pkcs1_sign(in, len, em, k);
-        if (rv == CKR_OK)
-            rv = t->ops->rsa_sign(t, &key->t, P11_RSA_RAW, em, k, sig, sig_len);
+        block_len = k;
         break;
     case P11_MK_RSA_X509:
         /* Raw RSA: the input is a number below the modulus, zero-extended on the left. */
@@ -76,11 +82,9 @@ static CK_RV sign_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len,
         memset(em, 0, k - len);
         if (len)
             memcpy(em + k - len, in, len);
-        if (memcmp(em, n, k) >= 0) {
+        if (memcmp(em, n, k) >= 0)
             rv = CKR_DATA_INVALID;
-            break;
-        }
-        rv = t->ops->rsa_sign(t, &key->t, P11_RSA_RAW, em, k, sig, sig_len);
+        block_len = k;
         break;
     case P11_MK_RSA_PSS:
     case P11_MK_RSA_HASH_PSS:
@@ -89,27 +93,30 @@ static CK_RV sign_rsa(p11_session *s, p11_op *op, const uint8_t *in, size_t len,
             break;
         }
         rv = p11_pad_pss(op->pss_hash, op->mgf, op->salt_len, in, n, k, em);
-        if (rv == CKR_OK)
-            rv = raw ? t->ops->rsa_sign(t, &key->t, P11_RSA_RAW, em, k, sig, sig_len)
-                     : CKR_MECHANISM_INVALID;
+        if (rv == CKR_OK && !raw)
+            rv = CKR_MECHANISM_INVALID;
+        block_len = k;
         break;
     default:
         rv = CKR_MECHANISM_INVALID;
         break;
     }
-    vt_wipe(em, sizeof(em));
     /* A context-specific login covers one use of the key. */
     op->ctx_auth = false;
+    if (rv == CKR_OK)
+        rv = p11_io_rsa_sign(s, key, how, block, block_len, sig, sig_len, gone);
+    vt_wipe(em, sizeof(em));
     return rv;
 }
 
 /* ECDSA on the token: the input is a hash (or, for CKM_ECDSA, whatever the caller
  * gives: the curve's order bounds what counts); the signature is r || s. */
 static CK_RV sign_ec(p11_session *s, p11_op *op, const uint8_t *in, size_t len, uint8_t *sig,
-                     size_t *sig_len)
+                     size_t *sig_len, bool *gone)
 {
     p11_token *t = s->slot->token;
     p11_object *key;
+    size_t want = op->k;
     CK_RV rv = p11_op_private(s, op, &key);
     if (rv != CKR_OK)
         return rv;
@@ -118,8 +125,8 @@ static CK_RV sign_ec(p11_session *s, p11_op *op, const uint8_t *in, size_t len, 
         return CKR_MECHANISM_INVALID;
     if (len == 0 || len > P11_HASH_MAX)
         return CKR_DATA_LEN_RANGE;
-    rv = t->ops->ec_sign(t, &key->t, in, len, sig, sig_len);
-    if (rv == CKR_OK && *sig_len != op->k)
+    rv = p11_io_ec_sign(s, key, in, len, sig, sig_len, gone);
+    if (rv == CKR_OK && *sig_len != want)
         rv = CKR_DEVICE_ERROR;
     return rv;
 }
@@ -147,6 +154,7 @@ static CK_RV sign_finish(p11_session *s, p11_op *op, const uint8_t *data, size_t
 {
     vt_buf in = {0};
     size_t out_len;
+    bool gone = false;
     CK_RV rv;
 
     if (!sig) {
@@ -160,13 +168,14 @@ static CK_RV sign_finish(p11_session *s, p11_op *op, const uint8_t *data, size_t
     rv = sign_input(op, data, len, &in);
     if (rv == CKR_OK) {
         out_len = *sig_len;
-        rv = p11_mech_is_ec(op->md) ? sign_ec(s, op, in.data, in.len, sig, &out_len)
-                                    : sign_rsa(s, op, in.data, in.len, sig, &out_len);
+        rv = p11_mech_is_ec(op->md) ? sign_ec(s, op, in.data, in.len, sig, &out_len, &gone)
+                                    : sign_rsa(s, op, in.data, in.len, sig, &out_len, &gone);
     }
     if (rv == CKR_OK)
         *sig_len = out_len;
     vt_buf_free(&in);
-    p11_session_end_op(s, P11_OP_SIGN);
+    if (!gone)
+        p11_session_end_op(s, P11_OP_SIGN);
     return rv;
 }
 
@@ -177,7 +186,7 @@ CK_RV p11_sign(p11_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
     CK_RV rv;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!sig_len || (!data && len)) {
+    if (!sig_len || !p11_buf_ok(data, len, 1)) {
         rv = CKR_ARGUMENTS_BAD;
         goto fail;
     }
@@ -197,7 +206,7 @@ CK_RV p11_sign_update(p11_session *s, CK_BYTE_PTR data, CK_ULONG len)
     CK_RV rv = CKR_OK;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!data && len) {
+    if (!p11_buf_ok(data, len, 1)) {
         rv = CKR_ARGUMENTS_BAD;
     } else if (op->hashing) {
         op->multipart = true;
@@ -380,7 +389,7 @@ CK_RV p11_verify(p11_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig
     CK_RV rv;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!sig || (!data && len)) {
+    if (!sig || !p11_buf_ok(data, len, 1) || !p11_buf_ok(sig, sig_len, 1)) {
         rv = CKR_ARGUMENTS_BAD;
         goto fail;
     }
@@ -400,7 +409,7 @@ CK_RV p11_verify_update(p11_session *s, CK_BYTE_PTR data, CK_ULONG len)
     CK_RV rv = CKR_OK;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!data && len) {
+    if (!p11_buf_ok(data, len, 1)) {
         rv = CKR_ARGUMENTS_BAD;
     } else if (op->hashing) {
         op->multipart = true;
@@ -418,7 +427,7 @@ CK_RV p11_verify_final(p11_session *s, CK_BYTE_PTR sig, CK_ULONG sig_len)
     p11_op *op = s->op[P11_OP_VERIFY];
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
-    if (!sig) {
+    if (!sig || !p11_buf_ok(sig, sig_len, 1)) {
         p11_session_end_op(s, P11_OP_VERIFY);
         return CKR_ARGUMENTS_BAD;
     }

@@ -8,6 +8,7 @@
 
 #include "names.h"
 #include "session.h"
+#include "token_io.h"
 #include "trace.h"
 #include "vendor.h"
 
@@ -26,6 +27,41 @@ void p11_pad(CK_UTF8CHAR *dst, size_t width, const char *src)
 p11_slot *p11_slot_get(p11_module *m, CK_SLOT_ID id)
 {
     return id < m->nslots ? m->slots[id] : NULL;
+}
+
+CK_RV p11_slot_lock(p11_slot *s)
+{
+    return p11_lock_acquire(&s->lock);
+}
+
+void p11_slot_unlock(p11_slot *s)
+{
+    p11_lock_release(&s->lock);
+}
+
+CK_RV p11_slots_snapshot(p11_module *m, p11_slot ***out, size_t *n)
+{
+    CK_RV rv = p11_module_lock(m);
+    if (rv != CKR_OK)
+        return rv;
+    *n = m->nslots;
+    *out = malloc((*n ? *n : 1) * sizeof(**out));
+    if (*out && *n > 0)
+        memcpy(*out, m->slots, *n * sizeof(**out));
+    p11_module_unlock(m);
+    return *out ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+void p11_slot_after_fork(p11_slot *s)
+{
+    /* A lock or a gate place held by a thread that does not exist in this process
+     * would never be given back: start both afresh (the old ones are abandoned). */
+    p11_lock fresh;
+    if (p11_lock_init_like(&fresh, &s->m->lock) == CKR_OK)
+        s->lock = fresh;
+    p11_gate_init(&s->gate);
+    for (size_t i = 0; i < s->nsessions; i++)
+        s->sessions[i]->busy = false;
 }
 
 /* Derive the PIN flags from the counters when the token has them, so every driver
@@ -61,7 +97,7 @@ CK_RV p11_slot_update_info(p11_slot *s)
     memset(&ti, 0, sizeof(ti));
     ti.user_tries_left = ti.user_tries_max = ti.so_tries_left = ti.so_tries_max = -1;
     ti.total_mem = ti.free_mem = CK_UNAVAILABLE_INFORMATION;
-    CK_RV rv = s->token->ops->get_info(s->token, &ti);
+    CK_RV rv = p11_io_get_info(s, &ti);
     if (rv != CKR_OK)
         return rv;
     ti.label[sizeof(ti.label) - 1] = ti.manufacturer[sizeof(ti.manufacturer) - 1] = '\0';
@@ -128,6 +164,13 @@ CK_RV p11_slot_add(p11_module *m, const p11_slot_src_ops *src, void *ctx, const 
         rv = CKR_HOST_MEMORY;
         goto out;
     }
+    rv = p11_lock_init_like(&s->lock, &m->lock);
+    if (rv != CKR_OK) {
+        free(s);
+        s = NULL;
+        goto out;
+    }
+    p11_gate_init(&s->gate);
     s->m = m;
     s->id = m->nslots;
     snprintf(s->description, sizeof(s->description), "%s", desc ? desc : "");
@@ -138,6 +181,7 @@ CK_RV p11_slot_add(p11_module *m, const p11_slot_src_ops *src, void *ctx, const 
     s->src_ctx = ctx;
     ctx = NULL;
     m->slots[m->nslots++] = s;
+    /* Under the module lock (discovery) but before anyone else can see the slot. */
     (void)slot_open(s, false);
     if (out)
         *out = s;
@@ -152,9 +196,7 @@ void p11_slot_token_lost(p11_slot *s)
     p11_session_close_all(s);
     p11_objects_drop_all(s);
     s->logged_in = false;
-    if (s->token)
-        s->token->ops->close(s->token);
-    s->token = NULL;
+    p11_io_close(s);
     s->event = true;
 }
 
@@ -170,15 +212,22 @@ void p11_slot_free(p11_slot *s, bool after_fork)
     s->src->release(s, after_fork);
     free(s->sessions);
     p11_index_free(&s->store.idx);
+    p11_hmap_free(&s->store.map);
     free(s->store.v);
+    if (!after_fork) {
+        /* a child's copy may be held by a thread of the parent: leave it alone */
+        p11_gate_destroy(&s->gate);
+        p11_lock_destroy(&s->lock);
+    }
     free(s);
 }
 
 CK_RV p11_slot_refresh(p11_slot *s)
 {
     if (s->token) {
-        CK_RV rv = s->token->ops->present(s->token);
-        if (rv == CKR_OK && !(s->src->replaced && s->src->replaced(s)))
+        CK_RV rv = p11_io_present(s);
+        /* present() also answers "not the card we opened" (apdu/pcsc.c) */
+        if (rv == CKR_OK)
             return CKR_OK;
         p11_trace_msg("slot %lu: token removed", s->id);
         p11_slot_token_lost(s);
@@ -186,34 +235,56 @@ CK_RV p11_slot_refresh(p11_slot *s)
     return slot_open(s, true);
 }
 
+/* Rescan the sources for new slots (module lock taken here). */
+static CK_RV rescan(p11_module *m)
+{
+    CK_RV rv = p11_module_lock(m);
+    if (rv != CKR_OK)
+        return rv;
+    p11_pcsc_rescan(m);
+    p11_pkcs12_rescan(m);
+    p11_module_unlock(m);
+    return CKR_OK;
+}
+
+/* Refresh the slot's presence under its lock: true when a token is there. */
+static bool refresh_locked(p11_slot *s)
+{
+    if (p11_slot_lock(s) != CKR_OK)
+        return false;
+    bool there = p11_slot_refresh(s) == CKR_OK;
+    p11_slot_unlock(s);
+    return there;
+}
+
 CK_RV p11_get_slot_list(p11_module *m, CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
 {
+    p11_slot **v = NULL;
+    size_t nv = 0;
     CK_ULONG n = 0;
+    CK_RV rv;
 
     if (!count)
         return CKR_ARGUMENTS_BAD;
     /* New readers, cards or PKCS#12 files only on the sizing call, so the two calls of
      * the usual sequence agree. */
-    if (!list) {
-        p11_pcsc_rescan(m);
-        p11_pkcs12_rescan(m);
-    }
-    for (size_t i = 0; i < m->nslots; i++)
-        if (!present || p11_slot_refresh(m->slots[i]) == CKR_OK)
+    if (!list && (rv = rescan(m)) != CKR_OK)
+        return rv;
+    rv = p11_slots_snapshot(m, &v, &nv);
+    if (rv != CKR_OK)
+        return rv;
+    for (size_t i = 0; i < nv; i++) {
+        bool there = !present || refresh_locked(v[i]);
+        if (there && list && n < *count)
+            list[n] = v[i]->id;
+        if (there)
             n++;
-    if (!list) {
-        *count = n;
-        p11_trace_out("count=%lu", n);
-        return CKR_OK;
     }
-    if (*count < n) {
+    free(v);
+    if (list && *count < n) {
         *count = n;
         return CKR_BUFFER_TOO_SMALL;
     }
-    n = 0;
-    for (size_t i = 0; i < m->nslots; i++)
-        if (!present || m->slots[i]->token)
-            list[n++] = m->slots[i]->id;
     *count = n;
     p11_trace_out("count=%lu", n);
     return CKR_OK;
@@ -275,21 +346,29 @@ CK_RV p11_get_token_info(p11_slot *s, CK_TOKEN_INFO_PTR info)
     return CKR_OK;
 }
 
-/* One look at every slot, under the lock: presence changes become events. */
+/* One look at every slot, each under its lock: presence changes become events. */
 static bool poll_events(p11_module *m, CK_SLOT_ID_PTR slot)
 {
-    p11_pcsc_rescan(m);
-    p11_pkcs12_rescan(m);
-    for (size_t i = 0; i < m->nslots; i++)
-        (void)p11_slot_refresh(m->slots[i]);
-    for (size_t i = 0; i < m->nslots; i++) {
-        if (m->slots[i]->event) {
-            m->slots[i]->event = false;
-            *slot = m->slots[i]->id;
-            return true;
+    p11_slot **v = NULL;
+    size_t nv = 0;
+    bool found = false;
+
+    if (rescan(m) != CKR_OK || p11_slots_snapshot(m, &v, &nv) != CKR_OK)
+        return false;
+    for (size_t i = 0; i < nv; i++)
+        (void)refresh_locked(v[i]);
+    for (size_t i = 0; i < nv && !found; i++) {
+        if (p11_slot_lock(v[i]) != CKR_OK)
+            continue;
+        if (v[i]->event) {
+            v[i]->event = false;
+            *slot = v[i]->id;
+            found = true;
         }
+        p11_slot_unlock(v[i]);
     }
-    return false;
+    free(v);
+    return found;
 }
 
 CK_RV p11_wait_for_slot_event(p11_module *m, CK_FLAGS flags, CK_SLOT_ID_PTR slot,
@@ -302,10 +381,10 @@ CK_RV p11_wait_for_slot_event(p11_module *m, CK_FLAGS flags, CK_SLOT_ID_PTR slot
     for (;;) {
         if (atomic_load(&m->finalizing))
             return CKR_CRYPTOKI_NOT_INITIALIZED;
+        bool found = poll_events(m, slot);
         rv = p11_module_lock(m);
         if (rv != CKR_OK)
             return rv;
-        bool found = !atomic_load(&m->finalizing) && poll_events(m, slot);
         bool have_pcsc = m->pcsc != NULL;
         p11_module_unlock(m);
         if (found) {

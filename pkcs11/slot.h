@@ -1,9 +1,16 @@
 /* Slots: a fixed list per initialisation (only ever appended to), each fed by a source
  * (embedded virtual token, PC/SC reader, PKCS#12 file, test mock) that opens a token
- * when one is present. Presence is a flag; changes become slot events. */
+ * when one is present. Presence is a flag; changes become slot events.
+ *
+ * Locking: a call on a slot or a session holds that slot's lock (slot->lock) from its
+ * checks to its end; the module lock is taken inside it only briefly (session map,
+ * handles), never the other way round, and never two slot locks at once. Private-key
+ * operations release the slot lock while the token computes (token_io.c): the slot's
+ * gate counts them, and every other driver call waits until none is running. */
 #ifndef P11_SLOT_H
 #define P11_SLOT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,17 +29,26 @@ typedef struct p11_slot_src_ops {
     /* Cheap hint while no token is open: false = surely absent (skip open). NULL means
      * always try open. */
     bool (*may_be_present)(p11_slot *s);
-    /* While a token is open: has the card been replaced since (a PC/SC reader's
-     * insertion counter moved)? NULL: the driver's present() says it all. */
-    bool (*replaced)(p11_slot *s);
     /* Release src_ctx. after_fork: in a child that must not touch the parent's
      * connections (leak rather than close them). */
     void (*release)(p11_slot *s, bool after_fork);
 } p11_slot_src_ops;
 
+/* The private-key operations of a slot that run without its lock (token_io.c). Its own
+ * pthread mutex: waiting needs a condition variable, which the application's mutex
+ * callbacks do not offer. */
+typedef struct p11_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned shared;     /* operations running without the slot lock */
+    unsigned long epoch; /* moves whenever one of them has finished with its session */
+} p11_gate;
+
 struct p11_slot {
     p11_module *m;
     CK_SLOT_ID id;
+    p11_lock lock;
+    p11_gate gate;
     char description[65];
     char manufacturer[33];
     const char *vendor; /* family ("kaztoken"...), for the vendor filter */
@@ -59,7 +75,15 @@ struct p11_slot {
 CK_RV p11_slot_add(p11_module *m, const p11_slot_src_ops *src, void *ctx, const char *desc,
                    const char *manufacturer, const char *vendor, p11_slot **out);
 void p11_slot_free(p11_slot *s, bool after_fork);
-p11_slot *p11_slot_get(p11_module *m, CK_SLOT_ID id);
+p11_slot *p11_slot_get(p11_module *m, CK_SLOT_ID id); /* module lock held */
+CK_RV p11_slot_lock(p11_slot *s);
+void p11_slot_unlock(p11_slot *s);
+/* The slots as they are now (module lock taken inside): a copy the caller frees, to
+ * visit each under its own lock. */
+CK_RV p11_slots_snapshot(p11_module *m, p11_slot ***out, size_t *n);
+/* A forked child adopting the module: locks and gates held by the parent's other
+ * threads are not the child's (module lock held, no other thread exists). */
+void p11_slot_after_fork(p11_slot *s);
 
 /* Re-check presence: opens a newly present token, or notices removal. CKR_OK when a
  * token is present afterwards, CKR_TOKEN_NOT_PRESENT otherwise. */

@@ -1,6 +1,8 @@
 /* Embedded virtual tokens: one slot per token of $VTOKEN_HOME (option home=), each a
  * card image run in-process by applet-sim and reached through its in-process
- * transport, so the module sees only APDUs, exactly as over PC/SC. */
+ * transport, so the module sees only APDUs, exactly as over PC/SC. The transport is a
+ * small pool of channels of one connection (one security status, as a card's logical
+ * channels share it), so private-key operations of several threads run at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,11 @@
 struct p11_embedded {
     sim_home *home;
 };
+
+/* Channels per embedded token: private-key operations that can run at once. More than
+ * the cores of a small machine buys nothing; a few spare keep one slow caller from
+ * holding up the others. */
+#define EMB_CHANNELS 4
 
 typedef struct emb_slot {
     char name[32];
@@ -51,7 +58,7 @@ static CK_RV emb_open(p11_slot *s, p11_token **out)
         sim_conn_close(conn);
         return p11_rv_from_sim(st);
     }
-    st = sim_transport_new(conn, &t); /* owns conn from here */
+    st = sim_transport_new_pool(conn, EMB_CHANNELS, &t); /* owns conn from here */
     if (st != SIM_OK) {
         sim_conn_close(conn);
         return p11_rv_from_sim(st);
@@ -67,9 +74,16 @@ static CK_RV emb_open(p11_slot *s, p11_token **out)
         apdu_close(t); /* the slot traces CKR_TOKEN_NOT_RECOGNIZED once */
         return CKR_TOKEN_NOT_RECOGNIZED;
     }
+    /* The driver reads the card as it opens: one transaction, like any driver call. */
+    bool held = apdu_begin(t) == APDU_OK;
     rv = drv->open(t, out); /* owns t from here, also on failure */
-    if (rv == CKR_OK)
-        p11_trace_msg("embedded %s: %s driver", e->name, drv->name);
+    if (rv != CKR_OK)
+        return rv;
+    if (held)
+        apdu_end(t);
+    (*out)->io = t;
+    (*out)->parallel = EMB_CHANNELS;
+    p11_trace_msg("embedded %s: %s driver", e->name, drv->name);
     return rv;
 }
 

@@ -28,13 +28,12 @@ struct p11_pcsc {
     size_t nnames;
 };
 
+/* A card pulled and pushed back between two calls is noticed by the token's present()
+ * (apdu/pcsc.c asks pcscd about our handle, which pcsc-lite flags on every removal), so
+ * the source needs no replaced() hook of its own. */
 typedef struct pcsc_slot {
     char reader[256];
-    unsigned long events; /* the reader's insertion/removal count when the token opened */
 } pcsc_slot;
-
-/* pcscd keeps an event counter in the high 16 bits of the reader state. */
-#define PCSC_EVENTS(state) (((state) >> 16) & 0xFFFFu)
 
 /* Current state of one reader: present, with ATR. */
 static bool reader_state(apdu_pcsc *ctx, const char *reader, apdu_reader_state *st)
@@ -54,11 +53,8 @@ static CK_RV pcsc_open(p11_slot *s, p11_token **out)
     uint8_t atr[33];
     size_t atr_len = sizeof(atr);
 
-    apdu_reader_state st;
     if (!pc) /* a forked child: the parent's connections are not ours */
         return CKR_TOKEN_NOT_PRESENT;
-    if (reader_state(pc->ctx, ps->reader, &st))
-        ps->events = PCSC_EVENTS(st.current);
     apdu_status as = apdu_pcsc_connect(pc->ctx, ps->reader, &t);
     if (as != APDU_OK)
         return p11_rv_from_apdu(as);
@@ -74,7 +70,16 @@ static CK_RV pcsc_open(p11_slot *s, p11_token **out)
         apdu_close(t);
         return CKR_TOKEN_NOT_RECOGNIZED;
     }
-    return drv->open(t, out);
+    /* The driver reads the card as it opens: one transaction, like any driver call. */
+    bool held = apdu_begin(t) == APDU_OK;
+    CK_RV rv = drv->open(t, out); /* owns t from here, also on failure */
+    if (rv != CKR_OK)
+        return rv;
+    if (held)
+        apdu_end(t);
+    (*out)->io = t;
+    (*out)->parallel = 1; /* one card, one handle: its operations take turns */
+    return CKR_OK;
 }
 
 static bool pcsc_may_be_present(p11_slot *s)
@@ -84,15 +89,6 @@ static bool pcsc_may_be_present(p11_slot *s)
     if (!s->m->pcsc)
         return false;
     return reader_state(s->m->pcsc->ctx, ps->reader, &st) && st.present;
-}
-
-static bool pcsc_replaced(p11_slot *s)
-{
-    pcsc_slot *ps = s->src_ctx;
-    apdu_reader_state st;
-    if (!s->m->pcsc || !reader_state(s->m->pcsc->ctx, ps->reader, &st))
-        return false;
-    return !st.present || PCSC_EVENTS(st.current) != ps->events;
 }
 
 static void pcsc_release(p11_slot *s, bool after_fork)
@@ -107,7 +103,6 @@ static const p11_slot_src_ops pcsc_src = {
     .fork_safe = false,
     .open = pcsc_open,
     .may_be_present = pcsc_may_be_present,
-    .replaced = pcsc_replaced,
     .release = pcsc_release,
 };
 

@@ -7,6 +7,7 @@
  * C_WaitForSlotEvent); a file that goes away leaves its slot without a token. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@ typedef struct p12_dir {
 } p12_dir;
 
 struct p11_pkcs12 {
-    ks_p12_ctx *ctx; /* made when the first file is opened */
+    pthread_mutex_t ctx_mu; /* slots open their files under their own locks */
+    ks_p12_ctx *ctx;        /* made when the first file is opened */
     bool ctx_failed;
     ks_pwrule rule;
     p12_dir *dirs;
@@ -35,6 +37,11 @@ struct p11_pkcs12 {
     char **known; /* files that have a slot (or were hidden by the vendor filter) */
     size_t nknown, known_cap;
 };
+
+/* Private-key operations of one PKCS#12 token that may run at once, once its driver
+ * declares P11_CAP_PARALLEL: it does not yet, as each operation may read a rewritten
+ * file again (drv_pkcs12.c refresh()), so for now they take turns. */
+#define P12_PARALLEL 16
 
 typedef struct p12_slot {
     char path[PATH_MAX];
@@ -55,9 +62,8 @@ static CK_RV p12_src_open(p11_slot *s, p11_token **out)
 
     if (!pk || !is_file(e->path))
         return CKR_TOKEN_NOT_PRESENT;
-    if (!pk->ctx) {
-        if (pk->ctx_failed)
-            return CKR_DEVICE_ERROR;
+    pthread_mutex_lock(&pk->ctx_mu);
+    if (!pk->ctx && !pk->ctx_failed) {
         ks_status st = ks_p12_ctx_new(&pk->ctx);
         if (st != KS_OK) {
             /* Traced once: the legacy provider (which reads NCA's files) is missing. */
@@ -65,10 +71,16 @@ static CK_RV p12_src_open(p11_slot *s, p11_token **out)
                           "providers: %s",
                           ks_strerror(st));
             pk->ctx_failed = true;
-            return CKR_DEVICE_ERROR;
         }
     }
-    return p11_p12_open(pk->ctx, e->path, &pk->rule, out);
+    ks_p12_ctx *ctx = pk->ctx;
+    pthread_mutex_unlock(&pk->ctx_mu);
+    if (!ctx)
+        return CKR_DEVICE_ERROR;
+    CK_RV rv = p11_p12_open(ctx, e->path, &pk->rule, out);
+    if (rv == CKR_OK)
+        (*out)->parallel = P12_PARALLEL; /* OpenSSL signs with one key on many threads */
+    return rv;
 }
 
 static bool p12_src_may_be_present(p11_slot *s)
@@ -88,7 +100,6 @@ static const p11_slot_src_ops p12_src = {
     .fork_safe = true,
     .open = p12_src_open,
     .may_be_present = p12_src_may_be_present,
-    .replaced = NULL, /* a replaced file is the same token: the driver reads it again */
     .release = p12_src_release,
 };
 
@@ -288,6 +299,7 @@ CK_RV p11_pkcs12_discover(p11_module *m)
 
     if (!pk)
         return CKR_HOST_MEMORY;
+    pthread_mutex_init(&pk->ctx_mu, NULL);
     m->pkcs12 = pk;
     pk->rule = KS_PWRULE_NCA;
     bool path_given = m->opts.p12_path_set || (env_path && *env_path);
@@ -321,7 +333,7 @@ void p11_pkcs12_rescan(p11_module *m)
 void p11_pkcs12_free(p11_module *m, bool after_fork)
 {
     p11_pkcs12 *pk = m->pkcs12;
-    (void)after_fork; /* memory only: the child's copy is its own */
+    /* memory only: the child's copy is its own (its mutex may be a parent thread's) */
     if (!pk)
         return;
     ks_p12_ctx_free(pk->ctx);
@@ -331,6 +343,8 @@ void p11_pkcs12_free(p11_module *m, bool after_fork)
     for (size_t i = 0; i < pk->nknown; i++)
         free(pk->known[i]);
     free(pk->known);
+    if (!after_fork)
+        pthread_mutex_destroy(&pk->ctx_mu);
     free(pk);
     m->pkcs12 = NULL;
 }

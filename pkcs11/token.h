@@ -76,6 +76,11 @@ typedef enum p11_rsa_op {
 #define P11_CAP_RNG         0x0008u
 #define P11_CAP_EC          0x0010u
 #define P11_CAP_WRITE       0x0020u /* objects can be created and destroyed */
+#define P11_CAP_PARALLEL    0x0040u /* rsa_sign, rsa_decrypt, ec_sign and random may run on
+                                        several threads at once (each on a channel of its
+                                        own when the transport has several) and next to
+                                        present() and generation(): none of these changes
+                                        driver state another of them reads */
 
 typedef struct p11_token_ops {
     const char *name; /* "kaztoken", "etoken", "jacarta", "pkcs12" */
@@ -126,14 +131,22 @@ typedef struct p11_token_ops {
     void (*close)(p11_token *t);
 } p11_token_ops;
 
+struct apdu_transport;
 struct p11_token {
     const p11_token_ops *ops;
     void *drv; /* driver state */
+    /* Set by the slot source that opened a card driver: the PKCS#11 layer brackets every
+     * driver call with a transaction on it (apdu_begin / apdu_begin_shared ... apdu_end),
+     * so the APDUs of one operation never interleave with another process's. NULL for
+     * tokens without APDUs (PKCS#12, mocks). */
+    struct apdu_transport *io;
+    /* How many private-key operations may run at once (P11_CAP_PARALLEL drivers): the
+     * transport's channels, or any number for a software token. 0 counts as 1. */
+    unsigned parallel;
 };
 
 /* A card driver: recognises its cards and opens a token over a transport. The module
  * keeps one table of these (pkcs11/drivers.c); adding a token family adds an entry. */
-struct apdu_transport;
 typedef struct p11_card_driver {
     const char *name;   /* "kaztoken" */
     const char *vendor; /* vendor family for vendor-name filtering: "kaztoken", "etoken",

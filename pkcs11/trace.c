@@ -95,7 +95,8 @@ static size_t trace_prefix(char *out, size_t cap)
     return len;
 }
 
-static void trace_vline(const char *fmt, va_list ap)
+/* The attribute lets clang check callers' formats (-Wformat-nonliteral under -Wformat=2). */
+__attribute__((format(printf, 1, 0))) static void trace_vline(const char *fmt, va_list ap)
 {
     char line[2048];
     size_t len = trace_prefix(line, sizeof(line) - 1);

@@ -38,6 +38,9 @@ VT_PACKAGES=(
   # the vtoken command tests read --json output back with python3's json module
   # (tests/integration/test-cli*.sh)
   python3
+  # robustness and performance: valgrind memcheck over the module (test-valgrind.sh);
+  # SoftHSM2, the PKCS#11 baseline vtoken-bench measures against (test-bench.sh)
+  valgrind softhsm2
 )
 
 vt_log() { printf '==> %s\n' "$*"; }

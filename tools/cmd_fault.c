@@ -12,6 +12,7 @@
 #include "json.h"
 #include "sim.h"
 #include "sw.h"
+#include "vpcd.h"
 #include "vtoken.h"
 
 static const char fault_help[] =
@@ -46,8 +47,8 @@ static const char fault_help[] =
     "                      take seconds, as on the real token\n"
     "  --remove-after N    the card leaves its reader after answering N more APDUs\n"
     "                      (0: at once); it stays out until --clear. The PKCS#11 module\n"
-    "                      then reports the token removed. Under `vtoken sim` the card\n"
-    "                      goes mute instead (see docs/faults-and-traces.md)\n"
+    "                      then reports the token removed; under `vtoken sim` the card\n"
+    "                      leaves its vpcd reader as with `vtoken card remove`\n"
     "\n"
     "Options:\n"
     "  --nth N             with --sw: the Nth matching APDU; with --tear-next-write: the\n"
@@ -59,7 +60,8 @@ static const char fault_help[] =
     "                      fsync (written, not synced) or rename (synced, not in place)\n"
     "  --list              what is armed and what already fired\n"
     "  --json              with --list: one JSON object\n"
-    "  --clear             disarm every fault (a removed card comes back)\n"
+    "  --clear             disarm every fault (a removed card comes back, also into\n"
+    "                      the reader of a running `vtoken sim`)\n"
     "  --home DIR          the vtoken home (default $VTOKEN_HOME, else\n"
     "                      $XDG_DATA_HOME/vtoken)\n"
     "  -h, --help          this text\n"
@@ -352,24 +354,40 @@ static sim_status edit_add(sim_fault_plan *plan, void *arg)
     return SIM_OK;
 }
 
+/* arg: bool, set when a REMOVE fault had taken the card out. */
 static sim_status edit_clear(sim_fault_plan *plan, void *arg)
 {
-    (void)arg;
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->f[i].kind == SIM_FAULT_REMOVE && plan->f[i].fired > 0)
+            *(bool *)arg = true;
     plan->n = 0;
     return SIM_OK;
 }
 
-/* Resolve TOKEN to its card image. Returns an exit code. */
-static int find_image(const fault_args *a, char *image, size_t cap)
+/* A running `vtoken sim` took the card out of its reader when the removal fired: put it
+ * back, as the card now comes back everywhere else. Nothing to do when no sim runs. */
+static void sim_insert(const char *home, const char *token)
 {
-    char home[4096];
+    char sock[4096], request[128], reply[128];
+
+    if (!vtoken_control_path(home, sock, sizeof(sock)) ||
+        (size_t)snprintf(request, sizeof(request), "insert %s", token) >= sizeof(request))
+        return;
+    if (sim_vpcd_control_request(sock, request, reply, sizeof(reply)) == SIM_OK &&
+        strcmp(reply, "ok") == 0)
+        printf("%s: back in its vpcd reader\n", token);
+}
+
+/* Resolve TOKEN to its card image (and the home's directory). Returns an exit code. */
+static int find_image(const fault_args *a, char *image, size_t cap, char *home, size_t home_cap)
+{
     sim_home *h = NULL;
     char *why = NULL;
     const sim_token_conf *conf;
     sim_status st;
     int rc = VTOKEN_EXIT_OK;
 
-    st = sim_home_resolve(a->home, home, sizeof(home));
+    st = sim_home_resolve(a->home, home, home_cap);
     if (st != SIM_OK) {
         vtoken_error("fault", "no vtoken home: set VTOKEN_HOME or use --home");
         return VTOKEN_EXIT_FAILURE;
@@ -395,10 +413,11 @@ static int find_image(const fault_args *a, char *image, size_t cap)
 
 static int run(const fault_args *a)
 {
-    char image[4096], plan_path[PATH_MAX], why[512] = "", what[256];
+    char image[4096], home[4096], plan_path[PATH_MAX], why[512] = "", what[256];
     sim_fault_plan plan;
     sim_status st;
-    int rc = find_image(a, image, sizeof(image));
+    bool was_out = false;
+    int rc = find_image(a, image, sizeof(image), home, sizeof(home));
 
     memset(&plan, 0, sizeof(plan));
 
@@ -411,7 +430,7 @@ static int run(const fault_args *a)
     if (a->list) {
         st = sim_fault_plan_read(image, &plan, why, sizeof(why));
     } else if (a->clear) {
-        st = sim_fault_plan_edit(image, edit_clear, NULL, why, sizeof(why));
+        st = sim_fault_plan_edit(image, edit_clear, &was_out, why, sizeof(why));
         /* A plan that does not parse is still ours to remove. */
         if (st == SIM_ERR_CONFIG && remove(plan_path) == 0)
             st = SIM_OK;
@@ -432,6 +451,8 @@ static int run(const fault_args *a)
             print_list(a->token, plan_path, &plan);
     } else if (a->clear) {
         printf("%s: faults cleared\n", a->token);
+        if (was_out)
+            sim_insert(home, a->token);
     } else {
         for (size_t i = 0; i < a->add.n; i++) {
             describe(&a->add.f[i], what, sizeof(what));

@@ -45,10 +45,13 @@ static const char import_help[] =
     "  --module PATH        the PKCS#11 module (default $VTOKEN_MODULE, else this build's,\n"
     "                       else the installed one)\n"
     "  --home DIR           the vtoken home (default $VTOKEN_HOME, else $XDG_DATA_HOME/vtoken)\n"
-    "  --json               machine-readable output (one JSON object)\n"
+    "  --json               machine-readable output (one JSON object; \"complete\" is\n"
+    "                       false when an object failed after others were written)\n"
     "  -h, --help           this text\n"
     "\n"
-    "A wrong file password exits with 6, like a wrong PIN.\n"
+    "A wrong file password exits with 6, like a wrong PIN. Each key goes with its\n"
+    "certificate or not at all; when a later one fails, those already written stay and\n"
+    "are listed.\n"
     "\n" VTOKEN_EXIT_HELP;
 
 /* Attribute values collected for one C_CreateObject: wiped and freed together. */
@@ -359,7 +362,9 @@ static int import_lone_cert(import_job *job, size_t j)
     return add_item(job, idhex, label, false, true, der, der_len);
 }
 
-static void report(const import_job *job, const char *file, bool json)
+/* What was written. complete: every object of the file; else the command failed after
+ * these (the error is on stderr) and --json says so with "complete": false. */
+static void report(const import_job *job, const char *file, bool json, bool complete)
 {
     if (json) {
         printf("{\"token\":");
@@ -388,7 +393,7 @@ static void report(const import_job *job, const char *file, bool json)
         }
     }
     if (json)
-        printf("]}\n");
+        printf("],\"complete\":%s}\n", complete ? "true" : "false");
 }
 
 int cmd_import(int argc, char **argv)
@@ -490,9 +495,10 @@ int cmd_import(int argc, char **argv)
     for (size_t j = 0; j < ks_p12_count(job.p12, KS_P12_CERT) && rc == VTOKEN_EXIT_OK; j++)
         if (!job.cert_used[j])
             rc = import_lone_cert(&job, j);
-    /* What was written stays written (each pair is all or nothing): say what it is. */
+    /* What was written stays written (each pair is all or nothing): say what it is, in
+     * the form asked for, also when a later object failed. */
     if (job.nitems > 0)
-        report(&job, file, json && rc == VTOKEN_EXIT_OK);
+        report(&job, file, json, rc == VTOKEN_EXIT_OK);
 out:
     for (size_t i = 0; i < job.nitems; i++) {
         free(job.items[i].label);

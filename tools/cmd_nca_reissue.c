@@ -90,8 +90,8 @@ static int issue_one(nca_run *r, const nca_person *who, made *m)
     vt_hex_encode(m->ski, NCA_SKI_LEN, m->label);
     nca_step(r, "key pair generated", "%s: RSA-%d on the token (C_GenerateKeyPair), alias %s", t,
              NCA_RSA_BITS, m->label);
-    /* Public key first: a private key whose card entry has no modulus takes it from the
-     * public key with its CKA_ID when the module sees it change (JaCarta). */
+    /* Either order works: every driver keeps a private key's modulus whatever its CKA_ID
+     * (tests/unit/p11/test_rename.c); integ_nca has run both. */
     rv = nca_tok_set_id(&r->tok, m->pub, m->ski, NCA_SKI_LEN, m->label, &named_by_token);
     if (rv == CKR_OK)
         rv = nca_tok_set_id(&r->tok, m->priv, m->ski, NCA_SKI_LEN, m->label, &named_by_token);

@@ -18,9 +18,10 @@ static const char reset_help[] =
     "\n"
     "Put a virtual token of this home back into its factory state: every key, certificate\n"
     "and data object is erased, the PINs are the factory ones with all their tries, and\n"
-    "the label is the profile's. This works also when the SO PIN is blocked. The card gets\n"
-    "a new serial number (its image is made anew). Programs that have the token open see\n"
-    "it change, as if it had been swapped. Without --yes nothing is done.\n"
+    "the label is the profile's. This works also when the SO PIN is blocked. The card keeps\n"
+    "its serial number, as a real token does (a damaged image gets a new one). Programs\n"
+    "that have the token open see it change, as if it had been initialised elsewhere.\n"
+    "Without --yes nothing is done.\n"
     "\n"
     "TOKEN is a name from vtoken.conf, or slot:N / label:LABEL of one of this home's cards.\n"
     "PKCS#12 files and cards in real readers cannot be reset.\n"
@@ -76,7 +77,7 @@ int cmd_reset(int argc, char **argv)
     };
     const char *home_opt = NULL, *module_opt = NULL;
     const sim_token_conf *tc = NULL;
-    bool yes = false, json = false;
+    bool yes = false, json = false, kept = false;
     char dir[4096], *why = NULL;
     sim_home *h = NULL;
     sim_card *card = NULL;
@@ -129,7 +130,7 @@ int cmd_reset(int argc, char **argv)
     if (rc != VTOKEN_EXIT_OK)
         goto out;
     rc = VTOKEN_EXIT_FAILURE;
-    st = sim_card_create(tc->image, tc->profile, true);
+    st = sim_card_reset(tc->image, tc->profile, &kept);
     if (st != SIM_OK) {
         vtoken_error("reset", "%s: %s", tc->image, sim_strerror(st));
         goto out;
@@ -148,13 +149,14 @@ int cmd_reset(int argc, char **argv)
     if (json) {
         printf("{\"token\":");
         vtoken_json_string(stdout, tc->name);
-        printf(",\"profile\":\"%s\",\"serial\":\"%s\",\"user_tries_left\":%d,"
-               "\"so_tries_left\":%d}\n",
-               tc->profile, ci.serial_hex, ci.user_tries_left, ci.so_tries_left);
+        printf(",\"profile\":\"%s\",\"serial\":\"%s\",\"serial_kept\":%s,"
+               "\"user_tries_left\":%d,\"so_tries_left\":%d}\n",
+               tc->profile, ci.serial_hex, kept ? "true" : "false", ci.user_tries_left,
+               ci.so_tries_left);
     } else {
-        printf("%s reset to its factory state: serial %s, user PIN %s, SO PIN %s\n", tc->name,
-               ci.serial_hex, p ? p->user.default_pin : "?",
-               p && p->so.ref ? p->so.default_pin : "-");
+        printf("%s reset to its factory state: serial %s%s, user PIN %s, SO PIN %s\n", tc->name,
+               ci.serial_hex, kept ? "" : " (new: the image held none to keep)",
+               p ? p->user.default_pin : "?", p && p->so.ref ? p->so.default_pin : "-");
     }
     rc = VTOKEN_EXIT_OK;
 out:

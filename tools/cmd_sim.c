@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "apdu.h"
+#include "fault.h"
 #include "sim.h"
 #include "vpcd.h"
 #include "vtoken.h"
@@ -43,6 +44,7 @@ typedef struct sim_slot {
     const sim_token_conf *conf;
     sim_card *card;
     sim_conn *conn;
+    sim_vpcd *link;
 } sim_slot;
 
 typedef struct sim_run {
@@ -78,13 +80,25 @@ static sim_status slot_get_atr(void *arg, uint8_t *atr, size_t *len)
     return SIM_OK;
 }
 
+/* A REMOVE fault (`vtoken fault --remove-after`) took the card out: it leaves its reader
+ * as `vtoken card remove` takes it, once the answer in hand is out, and stays out until
+ * the fault is cleared (`vtoken fault --clear` puts it back). */
+static void leave_if_fault_out(sim_slot *s)
+{
+    if (!sim_conn_powered(s->conn) && sim_fault_card_out(s->card))
+        (void)sim_vpcd_remove_after_reply(s->link, s->conf->name);
+}
+
 static sim_status slot_power_on(void *arg)
 {
     sim_slot *s = arg;
     uint8_t atr[SIM_VPCD_ATR_MAX];
     size_t n = sizeof(atr);
+    sim_status st = sim_conn_power_on(s->conn, atr, &n);
 
-    return sim_conn_power_on(s->conn, atr, &n);
+    if (st == SIM_ERR_POWER)
+        leave_if_fault_out(s);
+    return st;
 }
 
 static void slot_power_off(void *arg)
@@ -104,7 +118,13 @@ static sim_status slot_reset(void *arg)
 static sim_status slot_process(void *arg, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
                                size_t *rlen)
 {
-    return sim_conn_process(((sim_slot *)arg)->conn, capdu, clen, rapdu, rlen);
+    sim_slot *s = arg;
+    sim_status st = sim_conn_process(s->conn, capdu, clen, rapdu, rlen);
+
+    /* answered, and then powered off by the fault; or refused: already out */
+    if (st == SIM_OK || st == SIM_ERR_POWER)
+        leave_if_fault_out(s);
+    return st;
 }
 
 static const sim_vpcd_card_ops slot_ops = {
@@ -240,6 +260,7 @@ static int open_slots(sim_run *run, char **wanted, size_t nwanted)
         if (!conf || !token_wanted(conf, wanted, nwanted) || conf->vpcd_port > 65535)
             continue;
         s->conf = conf;
+        s->link = run->link;
         st = sim_card_open(conf->image, &s->card, &why);
         if (st != SIM_OK) {
             vtoken_error("sim", "%s: cannot open %s: %s", conf->name, conf->image,

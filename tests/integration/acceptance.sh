@@ -10,9 +10,10 @@
 #
 # Modes: "embedded" uses the token in a fresh $VTOKEN_HOME, in-process (PC/SC is pointed
 # at a socket that does not exist, so no reader slot shows up); "vpcd" starts a private
-# pcscd with the token's reader and `vtoken sim` serving the token, and gives the module a
-# home without tokens, so it sees only the PC/SC slot. A script runs at most one vpcd
-# mode (the private pcscd stays up until the script exits); embedded runs can come first.
+# pcscd with the token's reader and `vtoken sim` serving the token, and turns the
+# module's embedded tokens off (VTOKEN_OPTIONS=embedded=no), so it sees only the PC/SC
+# slot. A script runs at most one vpcd mode (the private pcscd stays up until the script
+# exits); embedded runs can come first.
 # The certificate attributes are read with PyKCS11 (Debian python3-pykcs11).
 #
 # Run:    acceptance.sh OPTIONS            (needs VT_BUILD_DIR and VT_SOURCE_DIR, as ctest sets)
@@ -109,10 +110,9 @@ vpcd_port = $port
 EOF
   vt_pcscd_start "$ACC_READER" "$port"
   VTOKEN_HOME=$ACC_SIM_HOME vt_bg sim "$VTOKEN" sim --token "$ACC_TOKEN" -v
-  # the module: no embedded tokens, so the only slots are PC/SC readers
-  export VTOKEN_HOME=$VT_TMP/module-home
-  mkdir -p "$VTOKEN_HOME"
-  printf '# no embedded tokens: this test uses the PC/SC reader only\n' >"$VTOKEN_HOME/vtoken.conf"
+  # the module: no embedded tokens, so the only slots are PC/SC readers (pkcs11-tool
+  # cannot pass pReserved: the option comes from the environment)
+  export VTOKEN_OPTIONS="embedded=no"
 }
 
 acc_slot_ready() { [ -n "$(acc_find_slot "$ACC_SLOT_KIND" "$ACC_SLOT_TEXT")" ]; }
@@ -243,6 +243,10 @@ vt_acceptance() {
   vt_note "pkcs11-tool -I -L -T -M -O"
   acc_p11 acc-info -I
   acc_p11 acc-slots -L
+  if [ "$mode" = vpcd ]; then # embedded=no from VTOKEN_OPTIONS: the reader's slot alone
+    [ "$(grep -c '^Slot ' "$VT_TMP/acc-slots.out")" = 1 ] ||
+      vt_fail "VTOKEN_OPTIONS=embedded=no: slots besides the reader: $(cat "$VT_TMP/acc-slots.out")"
+  fi
   acc_p11 acc-tokens -T
   acc_p11 acc-mechs -M
   for m in RSA-PKCS-KEY-PAIR-GEN RSA-PKCS SHA256-RSA-PKCS SHA256-RSA-PKCS-PSS RSA-PKCS-PSS; do

@@ -105,8 +105,9 @@ vt_pcscd_start() {
   done
   # pcscd hard-codes /run/pcscd: give it a private one. The mount point must exist.
   mkdir -p /run/pcscd
+  # VT_PCSCD_FLAGS: the logging flags (scripts/bench.sh runs pcscd without them).
   vt_bg pcscd unshare -m --propagation private sh -c \
-    "mount --bind '$run' /run/pcscd && exec pcscd --foreground --debug --apdu --config '$conf'"
+    "mount --bind '$run' /run/pcscd && exec pcscd --foreground ${VT_PCSCD_FLAGS---debug --apdu} --config '$conf'"
   VT_PCSCD_PID=$VT_LAST_PID
   export PCSCLITE_CSOCK_NAME=$run/pcscd.comm
   for _ in $(seq 100); do

@@ -508,18 +508,31 @@ int main(int argc, char **argv)
     CHECK_ST(apdu_reset(t, false, atr, &alen), APDU_ERR_NO_CARD);
     ok("removal: wait saw it; the transport says NO_CARD");
 
-    /* re-insertion: the old handle stays dead until reset() reconnects it */
+    /* re-insertion: the old handle stays dead until reset() reconnects it; present()
+     * speaks of the card this handle was connected to, not of the reader */
     uint64_t g4 = apdu_generation(t);
     card_insert(&k);
     wait_presence(ctx, &rs, true);
-    CHECK_ST(apdu_present(t), APDU_OK);
+    CHECK_ST(apdu_present(t), APDU_ERR_NO_CARD);
     transmit_hex(t, READ16, sizeof(READ16), APDU_ERR_NO_CARD);
-    CHECK(apdu_generation(t) != g4, "generation did not move on insertion");
     alen = sizeof(atr);
     CHECK_ST(apdu_reset(t, false, atr, &alen), APDU_OK);
+    CHECK_ST(apdu_present(t), APDU_OK);
+    CHECK(apdu_generation(t) != g4, "generation did not move on reconnect");
     n = transmit_hex(t, READ16, sizeof(READ16), APDU_OK);
     CHECK(n == 18, "READ BINARY after reconnect");
-    ok("re-insertion: wait saw it; reset() reconnects the transport");
+    ok("re-insertion: wait saw it; the old handle stays out; reset() reconnects it");
+
+    /* a card pulled and pushed back between two looks: present() says the handle's
+     * card is gone even though the reader holds a card again */
+    card_remove(&k);
+    wait_presence(ctx, &rs, false);
+    card_insert(&k);
+    wait_presence(ctx, &rs, true);
+    CHECK_ST(apdu_present(t), APDU_ERR_NO_CARD);
+    alen = sizeof(atr);
+    CHECK_ST(apdu_reset(t, false, atr, &alen), APDU_OK);
+    ok("replaced card: present() on the old handle is NO_CARD");
 
     /* a T=0-only card in the second slot */
     static card k0 = {.atr = T0_ATR, .atr_len = sizeof(T0_ATR), .fd = -1};

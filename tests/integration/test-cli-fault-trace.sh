@@ -6,7 +6,8 @@
 # `vtoken trace` shows the calls with their results, command names and decoded status
 # words, never a PIN, and copes with a cut trace and junk lines. Under `vtoken sim` (a
 # private pcscd, opensc-tool): the same plan file makes the served card answer a status
-# word, tear a write and wait.
+# word, tear a write and wait, and a removal takes it out of its vpcd reader until
+# --clear puts it back.
 . "$VT_SOURCE_DIR/tests/integration/lib.sh"
 vt_need pkcs11-tool opensc-tool grep awk
 vt_setup
@@ -203,5 +204,38 @@ apdu 00:84:00:00:08 | grep -q "SW1=0x90, SW2=0x00" || vt_fail "GET CHALLENGE wit
 t1=$(now_ms)
 [ $((t1 - t0)) -ge 1100 ] || vt_fail "GET CHALLENGE took $((t1 - t0)) ms with 1200 ms armed"
 fault --clear >/dev/null
+
+# A removal leaves the reader empty as `vtoken card remove` does (the answer before it
+# arrives whole); --clear puts the card back. opensc-tool may send APDUs of its own when
+# it connects, so the count starts from an APDU that is surely the last one counted.
+card_gone() { ! card_present; }
+card_state() { "$VTOKEN" card status 2>/dev/null | awk '$1 == "kaztoken" { print $2 }'; }
+fault --remove-after 0 >/dev/null
+out=$(apdu 00:84:00:00:08 || true)
+grep -q "SW1=0x90" <<<"$out" && vt_fail "--remove-after 0: an APDU was answered: $out"
+vt_wait_for 15 card_gone || vt_fail "--remove-after 0: the card stayed in its reader"
+[ "$(card_state)" = removed ] || vt_fail "--remove-after 0: vtoken card status says '$(card_state)'"
+out=$(fault --clear)
+grep -q "back in its vpcd reader" <<<"$out" || vt_fail "--clear did not put the card back: $out"
+vt_wait_for 15 card_present || vt_fail "the card did not come back after --clear"
+apdu 00:84:00:00:08 | grep -q "SW1=0x90, SW2=0x00" || vt_fail "GET CHALLENGE after --clear"
+# After N answered APDUs: the Nth is answered, then the card leaves. N is the number of
+# APDUs one opensc-tool run sends (its own first, our GET CHALLENGE last), counted by a
+# fault that never fires.
+fault --sw 6F00 --nth 1000000 >/dev/null
+apdu 00:84:00:00:08 | grep -q "SW1=0x90, SW2=0x00" || vt_fail "GET CHALLENGE while counting"
+n=$(fault --list --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"][0]["seen"])')
+fault --clear >/dev/null
+fault --remove-after "$n" >/dev/null
+out=$(apdu 00:84:00:00:08 || true)
+grep -q "SW1=0x90, SW2=0x00" <<<"$out" ||
+  vt_fail "--remove-after $n: the last APDU before the removal was not answered: $out"
+vt_wait_for 15 card_gone || vt_fail "--remove-after $n: the card stayed in its reader"
+[ "$(card_state)" = removed ] || vt_fail "--remove-after $n: vtoken card status says '$(card_state)'"
+fault --list | grep -q ": fired" || vt_fail "--list does not show the removal fired"
+fault --clear >/dev/null
+vt_wait_for 15 card_present || vt_fail "the card did not come back after the second --clear"
+apdu 00:84:00:00:08 | grep -q "SW1=0x90, SW2=0x00" || vt_fail "GET CHALLENGE after the second --clear"
+grep -q "kaztoken: removed" "$VT_TMP/sim.log" || vt_fail "vtoken sim did not log the removal"
 
 vt_note "ok"

@@ -85,7 +85,9 @@ err_has "--yes"
 [ "$(slot_json kz3 "s['objects']")" = 1 ] || vt_fail "reset without --yes erased kz3"
 expect_rc 0 vt reset kz3 --yes --json
 jcheck "d['token'] == 'kz3' and d['profile'] == 'kaztoken' and d['user_tries_left'] == 10 and d['so_tries_left'] == 10"
-jcheck "d['serial'] != '$KZ3_SERIAL'"
+# A real token's serial is in its ROM: a reset card keeps it.
+jcheck "d['serial'] == '$KZ3_SERIAL' and d['serial_kept'] is True"
+[ "$(slot_json kz3 "s['serial']")" = "$KZ3_SERIAL" ] || vt_fail "kz3 serial after reset"
 expect_rc 0 vt list --json
 jcheck "[(s['objects'], s['label'], s['user_pin']['tries_left'], s['so_pin']['tries_left'], s['so_pin']['locked']) for s in d['slots'] if s['name'] == 'kz3'] == [(0, 'KAZTOKEN', 10, 10, False)]"
 expect_rc 0 vt show kz3 --pin 12345678 --json
@@ -96,5 +98,20 @@ KZ3_SLOT=$(slot_of kz3)
 expect_rc 0 vt pin kz3 --old 12345678 --new 33334444
 expect_rc 0 vt reset "slot:$KZ3_SLOT" --yes --json
 jcheck "d['token'] == 'kz3'"
+expect_rc 0 vt show kz3 --pin 12345678 --json
+# Every family keeps it, the JaCarta also in its TokenInfo EF (which the module reads).
+for spec in "et3 eToken" "jc3 JaCarta"; do
+  set -- $spec
+  SERIAL=$(slot_json "$1" "s['serial']")
+  expect_rc 0 vt reset "$1" --yes --json
+  jcheck "d['serial'] == '$SERIAL' and d['serial_kept'] is True"
+  [ "$(slot_json "$1" "s['serial'] + ' ' + s['label']")" = "$SERIAL $2" ] ||
+    vt_fail "$1 after reset: $(slot_json "$1" "s")"
+done
+# A damaged image has no serial to give: the card is made anew, with a new one.
+KZ3_SERIAL=$(slot_json kz3 "s['serial']")
+printf 'not a card' >"$VTOKEN_HOME/tokens/kz3.img"
+expect_rc 0 vt reset kz3 --yes --json
+jcheck "d['serial'] != '$KZ3_SERIAL' and d['serial_kept'] is False"
 expect_rc 0 vt show kz3 --pin 12345678 --json
 vt_note "ok"

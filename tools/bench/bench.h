@@ -19,6 +19,7 @@ enum bench_exit {
 
 /* Modes: argv[0] is the mode name. */
 int bench_pcsc_challenge(int argc, char **argv);
+int bench_table(int argc, char **argv);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);
@@ -38,6 +39,15 @@ void bench_stats_add(bench_stats *s, uint64_t ns);
 void bench_stats_free(bench_stats *s);
 /* One summary line: "<mode>: N ops in S s: R <unit>/s, mean M us (p50 .. p99 .. max ..)". */
 void bench_report(const char *mode, const char *unit, const bench_stats *s);
+
+/* Run op(args[i]) in a loop on n threads at once (started together) until seconds have
+ * passed or an op returns false. Returns the elapsed wall time in seconds. */
+#define BENCH_MAX_THREADS 16
+typedef bool (*bench_op_fn)(void *arg);
+double bench_run_threads(size_t n, void **args, bench_op_fn op, double seconds);
+
+/* The median of v[0..n) (sorts v). */
+double bench_median(double *v, size_t n);
 
 /* Usage errors in one format; returns BENCH_EXIT_USAGE. */
 int bench_usage_error(const char *mode, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

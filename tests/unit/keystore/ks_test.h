@@ -16,6 +16,7 @@ Suite *image_suite(void);
 Suite *image_file_suite(void);
 Suite *p12_suite(void);
 Suite *p12_write_suite(void);
+Suite *p12_mem_suite(void); /* test_p12_mem.c */
 Suite *pwrule_suite(void);
 
 /* A fresh directory under $TMPDIR (or /tmp), removed by kt_rmtree(). */
@@ -46,7 +47,8 @@ OSSL_LIB_CTX *kt_libctx(void);
 EVP_PKEY *kt_genkey(const char *type); /* "RSA" (2048) or "EC" (P-256) */
 /* Self-signed certificate; ski NULL: no SubjectKeyIdentifier extension. */
 X509 *kt_cert(EVP_PKEY *key, const uint8_t *ski, size_t ski_len);
-/* SHA-1 of the subjectPublicKey bits (RFC 5280 method 1). */
+/* SHA-1 of the DER SubjectPublicKeyInfo: NCA's SubjectKeyIdentifier (not RFC 5280's
+ * method 1; test_p12.c checks it on NCA's certificates). */
 void kt_pubkey_sha1(EVP_PKEY *key, uint8_t out[20]);
 
 /* How a fixture file is encrypted. cipher_nid != NID_undef means PBES2 with it. */

@@ -12,6 +12,7 @@ int main(void)
     srunner_add_suite(sr, pwrule_suite());
     srunner_add_suite(sr, p12_suite());
     srunner_add_suite(sr, p12_write_suite());
+    srunner_add_suite(sr, p12_mem_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

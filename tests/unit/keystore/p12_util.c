@@ -108,13 +108,11 @@ EVP_PKEY *kt_genkey(const char *type)
 
 void kt_pubkey_sha1(EVP_PKEY *key, uint8_t out[20])
 {
-    X509_PUBKEY *xpk = NULL;
-    const unsigned char *pk = NULL;
-    int pklen = 0;
-    ck_assert(X509_PUBKEY_set(&xpk, key));
-    ck_assert(X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xpk));
-    SHA1(pk, (size_t)pklen, out);
-    X509_PUBKEY_free(xpk);
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    ck_assert_int_gt(n, 0);
+    SHA1(der, (size_t)n, out);
+    OPENSSL_free(der);
 }
 
 X509 *kt_cert(EVP_PKEY *key, const uint8_t *ski, size_t ski_len)

@@ -113,6 +113,12 @@ START_TEST(nca_files_open)
 
     const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(expect);
     ck_assert_ptr_nonnull(ski);
+    /* NCA's SKI is the SHA-1 of the whole SubjectPublicKeyInfo, as the keystore names a
+     * new key (kt_pubkey_sha1) */
+    uint8_t spki_sha1[20];
+    kt_pubkey_sha1(key, spki_sha1);
+    ck_assert_int_eq(ASN1_STRING_length(ski), 20);
+    ck_assert_mem_eq(ASN1_STRING_get0_data(ski), spki_sha1, 20);
     const char *hex = strrchr(name, '_') + 1; /* the file name ends in the SKI */
     for (int kind = KS_P12_KEY; kind <= KS_P12_CERT; kind++) {
         size_t idlen = 0;

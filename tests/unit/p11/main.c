@@ -14,6 +14,13 @@ extern Suite *drv_etoken_suite(void) __attribute__((weak));
 extern Suite *drv_jacarta_suite(void) __attribute__((weak));
 extern Suite *drv_pkcs12_suite(void) __attribute__((weak));
 extern Suite *drv_pkcs12_write_suite(void) __attribute__((weak));
+/* Robustness suites (test_hostile*.c, test_misuse*.c). */
+extern Suite *hostile_pkcs15_suite(void) __attribute__((weak));
+extern Suite *misuse_suite(void) __attribute__((weak));
+extern Suite *misuse_args_suite(void) __attribute__((weak));
+extern Suite *hostile_yank_suite(void) __attribute__((weak));
+/* Concurrency on embedded tokens (test_threads_embedded.c). */
+extern Suite *threads_embedded_suite(void) __attribute__((weak));
 
 int main(void)
 {
@@ -30,9 +37,15 @@ int main(void)
     srunner_add_suite(sr, crypto_suite());
     srunner_add_suite(sr, trace_suite());
     srunner_add_suite(sr, threads_suite());
+    srunner_add_suite(sr, rename_suite());
+    srunner_add_suite(sr, options_suite());
+    srunner_add_suite(sr, drv_pkcs12_ids_suite());
     Suite *(*const external[])(void) = {pkcs15_suite,      drv_kaztoken_suite,
                                         drv_etoken_suite,  drv_jacarta_suite,
-                                        drv_pkcs12_suite,  drv_pkcs12_write_suite};
+                                        drv_pkcs12_suite,  drv_pkcs12_write_suite,
+                                        hostile_pkcs15_suite, misuse_suite,
+                                        misuse_args_suite, threads_embedded_suite,
+                                        hostile_yank_suite};
     for (size_t i = 0; i < sizeof(external) / sizeof(external[0]); i++)
         if (external[i])
             srunner_add_suite(sr, external[i]());

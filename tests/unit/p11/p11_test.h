@@ -57,10 +57,14 @@ Suite *create_suite(void);
 Suite *crypto_suite(void);
 Suite *trace_suite(void);
 Suite *threads_suite(void);
+Suite *threads_embedded_suite(void); /* test_threads_embedded.c */
 /* The PKCS#15 and card-driver suites (their files are test_pkcs15*.c, test_drv_*.c). */
 Suite *pkcs15_suite(void);
 Suite *drv_kaztoken_suite(void);
 Suite *drv_pkcs12_suite(void);       /* test_drv_pkcs12.c */
 Suite *drv_pkcs12_write_suite(void); /* test_drv_pkcs12_write.c */
+Suite *drv_pkcs12_ids_suite(void);  /* test_drv_pkcs12_ids.c: NCA key identifiers */
+Suite *options_suite(void); /* test_options.c: VTOKEN_OPTIONS and [module] */
+Suite *rename_suite(void);           /* test_rename.c: rename-then-sign on every driver */
 
 #endif

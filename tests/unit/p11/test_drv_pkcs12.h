@@ -57,7 +57,8 @@ EVP_PKEY *pt_ec_key(const char *curve);
 X509 *pt_cert(EVP_PKEY *subject_key, EVP_PKEY *issuer_key, bool ski);
 /* Write a .p12 with key and cert: legacy = NCA's algorithms, else OpenSSL 3's. */
 void pt_write_p12(const char *path, const char *pw, EVP_PKEY *key, X509 *cert, bool legacy);
-/* SHA-1 of the public key bits (RFC 5280 method 1). */
+/* SHA-1 of the DER SubjectPublicKeyInfo: NCA's SubjectKeyIdentifier (not RFC 5280's
+ * method 1; test_drv_pkcs12_ids.c checks it on NCA's certificates). */
 void pt_pub_sha1(EVP_PKEY *key, uint8_t out[20]);
 /* Verify a signature with OpenSSL: md NULL for raw ECDSA over in (a hash). r||s for EC. */
 bool pt_verify(EVP_PKEY *pub, const char *md, bool pss, const uint8_t *data, size_t len,

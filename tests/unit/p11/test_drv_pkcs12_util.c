@@ -220,13 +220,11 @@ EVP_PKEY *pt_ec_key(const char *curve)
 
 void pt_pub_sha1(EVP_PKEY *key, uint8_t out[20])
 {
-    X509_PUBKEY *xpk = NULL;
-    const unsigned char *pk = NULL;
-    int len = 0;
-    ck_assert(X509_PUBKEY_set(&xpk, key));
-    ck_assert(X509_PUBKEY_get0_param(NULL, &pk, &len, NULL, xpk));
-    SHA1(pk, (size_t)len, out);
-    X509_PUBKEY_free(xpk);
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    ck_assert_int_gt(n, 0);
+    SHA1(der, (size_t)n, out);
+    OPENSSL_free(der);
 }
 
 X509 *pt_cert(EVP_PKEY *subject_key, EVP_PKEY *issuer_key, bool ski)

@@ -4,6 +4,9 @@
 
 #include "sim_test.h"
 
+Suite *hostile_suite(void);       /* test_hostile.c */
+Suite *hostile_crash_suite(void); /* test_hostile_crash.c */
+
 int main(void)
 {
     SRunner *sr = srunner_create(engine_suite());
@@ -17,6 +20,10 @@ int main(void)
     srunner_add_suite(sr, jacarta_suite());
     srunner_add_suite(sr, etoken_suite());
     srunner_add_suite(sr, fault_suite());
+    srunner_add_suite(sr, reset_suite());
+    srunner_add_suite(sr, pool_suite());
+    srunner_add_suite(sr, hostile_suite());
+    srunner_add_suite(sr, hostile_crash_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

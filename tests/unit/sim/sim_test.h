@@ -20,6 +20,8 @@ Suite *vpcd_suite(void);       /* test_vpcd.c */
 Suite *jacarta_suite(void);    /* test_jacarta.c */
 Suite *etoken_suite(void);     /* test_etoken.c */
 Suite *fault_suite(void);      /* test_fault.c */
+Suite *reset_suite(void);      /* test_reset.c */
+Suite *pool_suite(void);       /* test_pool.c: channels, the pool transport, transactions */
 
 typedef struct tcard {
     char dir[256];

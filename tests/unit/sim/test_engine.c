@@ -409,6 +409,8 @@ START_TEST(test_transaction_holds_the_image)
     ck_assert_int_eq(ks_image_file_trylock(f, false), KS_ERR_LOCKED);
     ck_assert_uint_eq(tx(t.conn, "00200002", NULL), 0x63C9);
     ck_assert_int_eq(ks_image_file_trylock(f, false), KS_ERR_LOCKED);
+    ck_assert_int_eq(sim_conn_end(t.conn), SIM_OK); /* the inner end keeps it */
+    ck_assert_int_eq(ks_image_file_trylock(f, false), KS_ERR_LOCKED);
     ck_assert_int_eq(sim_conn_end(t.conn), SIM_OK);
     ck_assert_int_eq(ks_image_file_trylock(f, false), KS_OK);
     ck_assert_int_eq(ks_image_file_unlock(f), KS_OK);

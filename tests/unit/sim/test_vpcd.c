@@ -35,6 +35,12 @@ typedef struct fake_card {
     const uint8_t *atr;
     size_t atr_len;
     atomic_int power_on, power_off, reset, get_atr, apdus;
+    /* The card decides to leave its reader while answering APDU number leave_at (from
+     * 1; 0: never), as a REMOVE fault does under `vtoken sim`. */
+    int leave_at;
+    sim_vpcd *link;
+    const char *name;
+    sim_status leave_rv;
 } fake_card;
 
 static sim_status fake_get_atr(void *arg, uint8_t *atr, size_t *len)
@@ -74,7 +80,8 @@ static sim_status fake_process(void *arg, const uint8_t *capdu, size_t clen, uin
     fake_card *fc = arg;
     size_t n;
 
-    atomic_fetch_add(&fc->apdus, 1);
+    if (atomic_fetch_add(&fc->apdus, 1) + 1 == fc->leave_at)
+        fc->leave_rv = sim_vpcd_remove_after_reply(fc->link, fc->name);
     if (clen >= 2 && capdu[1] == 0xEE)
         return SIM_ERR_IO;
     if (clen >= 4 && capdu[1] == 0xB0) {
@@ -195,6 +202,8 @@ static void h_init(harness *h, int ncards, bool control)
     for (int i = 0; i < ncards; i++) {
         h->card[i].atr = i == 0 ? ATR_A : ATR_B;
         h->card[i].atr_len = i == 0 ? sizeof(ATR_A) : sizeof(ATR_B);
+        h->card[i].link = h->link;
+        h->card[i].name = names[i];
         h->lfd[i] = listen_on(0, &h->port[i]);
         ck_assert_int_eq(sim_vpcd_add_card(h->link, names[i], h->port[i], &fake_ops, &h->card[i]),
                          SIM_OK);
@@ -626,6 +635,71 @@ START_TEST(test_remove_insert_by_control)
 }
 END_TEST
 
+/* A card that leaves while it answers an APDU: the whole answer reaches vpcd first (here
+ * a long one, written in several rounds while vpcd reads slowly), then the card is out
+ * as after "remove": the frames behind that APDU are not answered, and only "insert"
+ * brings it back. */
+START_TEST(test_leave_after_reply)
+{
+    static const uint8_t read_big[] = {0x00, 0xB0, 0xF0, 0x00};
+    static const uint8_t after[] = {0x00, 0x01, 0x04}; /* a Get ATR behind the APDU */
+    harness h;
+    uint8_t *buf = malloc(0x10000);
+    size_t len;
+    int fd;
+
+    ck_assert_ptr_nonnull(buf);
+    h_init(&h, 1, true);
+    h.card[0].leave_at = 2;
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    send_frame(fd, (const uint8_t *)"\x00\xCA\x00\x00", 4);
+    len = recv_frame(fd, buf, 0x10000);
+    ck_assert_uint_eq(len, 6);
+    send_frame(fd, read_big, sizeof(read_big));
+    send_all(fd, after, sizeof(after));
+    usleep(50 * 1000); /* let the answer back up in the socket */
+    len = recv_frame(fd, buf, 0x10000);
+    ck_assert_uint_eq(len, 0xF000 + 2);
+    for (size_t i = 0; i < 0xF000; i++)
+        ck_assert_uint_eq(buf[i], (uint8_t)(i * 7 + 3));
+    ck_assert_uint_eq(buf[0xF000], 0x90);
+    expect_eof(fd);
+    close(fd);
+    ck_assert_int_eq(h.card[0].leave_rv, SIM_OK);
+    control(&h, "status fake", "ok fake=removed");
+    ck_assert_int_eq(count(&h.card[0].apdus), 2);
+    ck_assert_int_eq(count(&h.card[0].power_off), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_REMOVED]), 1);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 0);
+    control(&h, "insert fake", "ok");
+    fd = h_accept(&h, 0);
+    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    control(&h, "status", "ok fake=connected");
+    close(fd);
+    h_done(&h);
+    free(buf);
+}
+END_TEST
+
+/* Outside the loop's callbacks there is no answer to wait for: out at once. */
+START_TEST(test_leave_after_reply_outside_a_callback)
+{
+    harness h;
+    sim_vpcd_state st;
+
+    h_init(&h, 1, false);
+    ck_assert_int_eq(sim_vpcd_remove_after_reply(h.link, "nosuch"), SIM_ERR_NOT_FOUND);
+    ck_assert_int_eq(sim_vpcd_remove_after_reply(NULL, "fake"), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_remove_after_reply(h.link, "fake"), SIM_OK);
+    ck_assert_int_eq(sim_vpcd_get_state(h.link, "fake", &st), SIM_OK);
+    ck_assert_int_eq(st, SIM_VPCD_REMOVED);
+    ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_REMOVED]), 1);
+    h_done(&h);
+}
+END_TEST
+
 START_TEST(test_control_errors)
 {
     harness h;
@@ -843,6 +917,8 @@ Suite *vpcd_suite(void)
     tcase_add_test(tc, test_reconnect_after_vpcd_closes);
     tcase_add_test(tc, test_reconnect_after_pcscd_restart);
     tcase_add_test(tc, test_remove_insert_by_control);
+    tcase_add_test(tc, test_leave_after_reply);
+    tcase_add_test(tc, test_leave_after_reply_outside_a_callback);
     tcase_add_test(tc, test_control_errors);
     tcase_add_test(tc, test_control_line_too_long);
     tcase_add_test(tc, test_removed_before_run);
