@@ -21,335 +21,7 @@
 
 #include "sim_test.h"
 #include "vpcd.h"
-
-#define WAIT_MS 10000 /* generous: these waits only bound a hang, they assert no speed */
-
-static const uint8_t ATR_A[] = {0x3B, 0x88, 0x01, 0x4B, 0x41, 0x5A,
-                                0x54, 0x4F, 0x4B, 0x45, 0x4E, 0x82};
-static const uint8_t ATR_B[] = {0x3B, 0xD5, 0x18, 0x00, 0x81, 0x31, 0xFE,
-                                0x7D, 0x80, 0x73, 0xC8, 0x21, 0x10, 0xF4};
-
-/* ---- the fake card ---------------------------------------------------------------- */
-
-typedef struct fake_card {
-    const uint8_t *atr;
-    size_t atr_len;
-    atomic_int power_on, power_off, reset, get_atr, apdus;
-    /* The card decides to leave its reader while answering APDU number leave_at (from
-     * 1; 0: never), as a REMOVE fault does under `vtoken sim`. */
-    int leave_at;
-    sim_vpcd *link;
-    const char *name;
-    sim_status leave_rv;
-} fake_card;
-
-static sim_status fake_get_atr(void *arg, uint8_t *atr, size_t *len)
-{
-    fake_card *fc = arg;
-
-    atomic_fetch_add(&fc->get_atr, 1);
-    if (*len < fc->atr_len)
-        return SIM_ERR_ARGS;
-    memcpy(atr, fc->atr, fc->atr_len);
-    *len = fc->atr_len;
-    return SIM_OK;
-}
-
-static sim_status fake_power_on(void *arg)
-{
-    atomic_fetch_add(&((fake_card *)arg)->power_on, 1);
-    return SIM_OK;
-}
-
-static void fake_power_off(void *arg)
-{
-    atomic_fetch_add(&((fake_card *)arg)->power_off, 1);
-}
-
-static sim_status fake_reset(void *arg)
-{
-    atomic_fetch_add(&((fake_card *)arg)->reset, 1);
-    return SIM_OK;
-}
-
-/* INS EE fails; INS B0 answers P1P2 bytes of a pattern; anything else is echoed back
- * followed by 90 00. */
-static sim_status fake_process(void *arg, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-                               size_t *rlen)
-{
-    fake_card *fc = arg;
-    size_t n;
-
-    if (atomic_fetch_add(&fc->apdus, 1) + 1 == fc->leave_at)
-        fc->leave_rv = sim_vpcd_remove_after_reply(fc->link, fc->name);
-    if (clen >= 2 && capdu[1] == 0xEE)
-        return SIM_ERR_IO;
-    if (clen >= 4 && capdu[1] == 0xB0) {
-        n = ((size_t)capdu[2] << 8) | capdu[3];
-        if (n + 2 > *rlen)
-            return SIM_ERR_ARGS;
-        for (size_t i = 0; i < n; i++)
-            rapdu[i] = (uint8_t)(i * 7 + 3);
-    } else {
-        n = clen;
-        if (n + 2 > *rlen)
-            return SIM_ERR_ARGS;
-        memcpy(rapdu, capdu, n);
-    }
-    rapdu[n] = 0x90;
-    rapdu[n + 1] = 0x00;
-    *rlen = n + 2;
-    return SIM_OK;
-}
-
-static const sim_vpcd_card_ops fake_ops = {
-    .get_atr = fake_get_atr,
-    .power_on = fake_power_on,
-    .power_off = fake_power_off,
-    .reset = fake_reset,
-    .process = fake_process,
-};
-
-/* Plain int for the assertions (and readable failure messages). */
-static int count(atomic_int *a)
-{
-    return atomic_load(a);
-}
-
-/* ---- what the observer saw ----------------------------------------------------------- */
-
-typedef struct seen {
-    atomic_int events[SIM_VPCD_EV_CARD_ERROR + 1];
-    atomic_int sensitive_cmds, plain_cmds, sensitive_resps;
-} seen;
-
-static void seen_event(void *arg, const char *card, sim_vpcd_event ev, const char *detail)
-{
-    seen *s = arg;
-    (void)detail;
-    ck_assert_ptr_nonnull(card);
-    atomic_fetch_add(&s->events[ev], 1);
-}
-
-static void seen_apdu(void *arg, const char *card, sim_vpcd_dir dir, const uint8_t *buf, size_t len,
-                      bool sensitive)
-{
-    seen *s = arg;
-    (void)card;
-    (void)buf;
-    (void)len;
-    if (dir == SIM_VPCD_COMMAND)
-        atomic_fetch_add(sensitive ? &s->sensitive_cmds : &s->plain_cmds, 1);
-    else if (sensitive)
-        atomic_fetch_add(&s->sensitive_resps, 1);
-}
-
-/* ---- the fake vpcd ----------------------------------------------------------------- */
-
-typedef struct harness {
-    int lfd[2];
-    uint16_t port[2];
-    fake_card card[2];
-    seen seen;
-    sim_vpcd *link;
-    pthread_t thread;
-    bool running;
-    sim_status run_rv;
-    char dir[64];
-    char sock[128];
-} harness;
-
-static int listen_on(uint16_t port, uint16_t *bound)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    ck_assert_int_eq(listen(fd, 0), 0); /* as vpcd does */
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    if (bound)
-        *bound = ntohs(sa.sin_port);
-    return fd;
-}
-
-static void *run_link(void *arg)
-{
-    harness *h = arg;
-    h->run_rv = sim_vpcd_run(h->link);
-    return NULL;
-}
-
-/* ncards fake cards (each on its own listener); control socket when asked. */
-static void h_init(harness *h, int ncards, bool control)
-{
-    static const char *names[] = {"fake", "other"};
-    sim_vpcd_observer obs = {seen_event, seen_apdu, &h->seen};
-
-    memset(h, 0, sizeof(*h));
-    ck_assert_int_eq(sim_vpcd_new(&h->link), SIM_OK);
-    sim_vpcd_set_observer(h->link, &obs);
-    ck_assert_int_eq(sim_vpcd_set_backoff(h->link, 10, 100), SIM_OK);
-    for (int i = 0; i < 2; i++)
-        h->lfd[i] = -1;
-    for (int i = 0; i < ncards; i++) {
-        h->card[i].atr = i == 0 ? ATR_A : ATR_B;
-        h->card[i].atr_len = i == 0 ? sizeof(ATR_A) : sizeof(ATR_B);
-        h->card[i].link = h->link;
-        h->card[i].name = names[i];
-        h->lfd[i] = listen_on(0, &h->port[i]);
-        ck_assert_int_eq(sim_vpcd_add_card(h->link, names[i], h->port[i], &fake_ops, &h->card[i]),
-                         SIM_OK);
-    }
-    if (control) {
-        snprintf(h->dir, sizeof(h->dir), "/tmp/vt-vpcd-test.XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(h->dir));
-        snprintf(h->sock, sizeof(h->sock), "%s/sim.sock", h->dir);
-        ck_assert_int_eq(sim_vpcd_control_listen(h->link, h->sock), SIM_OK);
-    }
-}
-
-static void h_run(harness *h)
-{
-    ck_assert_int_eq(pthread_create(&h->thread, NULL, run_link, h), 0);
-    h->running = true;
-}
-
-static void h_join(harness *h)
-{
-    ck_assert(h->running);
-    ck_assert_int_eq(pthread_join(h->thread, NULL), 0);
-    h->running = false;
-    ck_assert_int_eq(h->run_rv, SIM_OK);
-}
-
-static void h_done(harness *h)
-{
-    if (h->running) {
-        sim_vpcd_stop(h->link);
-        h_join(h);
-    }
-    sim_vpcd_free(h->link);
-    for (int i = 0; i < 2; i++)
-        if (h->lfd[i] >= 0)
-            close(h->lfd[i]);
-    if (h->dir[0]) {
-        struct stat st;
-        /* The link removes its socket file when freed. */
-        ck_assert_int_ne(stat(h->sock, &st), 0);
-        ck_assert_int_eq(rmdir(h->dir), 0);
-    }
-}
-
-static bool wait_readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r;
-
-    do
-        r = poll(&p, 1, ms);
-    while (r < 0 && errno == EINTR);
-    return r == 1;
-}
-
-/* Accept the link's connection, as vpcd's presence poll would. */
-static int h_accept(harness *h, int i)
-{
-    int fd, one = 1;
-
-    ck_assert_msg(wait_readable(h->lfd[i], WAIT_MS), "the link did not connect");
-    fd = accept(h->lfd[i], NULL, NULL);
-    ck_assert_int_ge(fd, 0);
-    /* Our writes must reach the link as separate segments when we split them. */
-    ck_assert_int_eq(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
-    return fd;
-}
-
-static void send_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        ck_assert_int_gt(n, 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Exactly len bytes; false on EOF (the link closed the connection). */
-static bool recv_exact(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n;
-        ck_assert_msg(wait_readable(fd, WAIT_MS), "no answer from the link");
-        n = recv(fd, p, len, 0);
-        if (n == 0)
-            return false;
-        ck_assert_int_gt(n, 0);
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* One frame from the link; returns the payload length. */
-static size_t recv_frame(int fd, uint8_t *buf, size_t cap)
-{
-    uint8_t hdr[2];
-    size_t len;
-
-    ck_assert(recv_exact(fd, hdr, 2));
-    len = ((size_t)hdr[0] << 8) | hdr[1];
-    ck_assert_uint_le(len, cap);
-    ck_assert(recv_exact(fd, buf, len));
-    return len;
-}
-
-static void send_frame(int fd, const uint8_t *payload, size_t len)
-{
-    uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
-    send_all(fd, hdr, 2);
-    send_all(fd, payload, len);
-}
-
-static void send_ctrl(int fd, uint8_t ctrl)
-{
-    send_frame(fd, &ctrl, 1);
-}
-
-static void expect_atr(int fd, const uint8_t *atr, size_t atr_len)
-{
-    uint8_t buf[64];
-    size_t len;
-
-    send_ctrl(fd, 0x04);
-    len = recv_frame(fd, buf, sizeof(buf));
-    ck_assert_uint_eq(len, atr_len);
-    ck_assert_mem_eq(buf, atr, atr_len);
-}
-
-static void expect_eof(int fd)
-{
-    uint8_t b;
-    ck_assert(!recv_exact(fd, &b, 1));
-}
-
-static void control(harness *h, const char *req, const char *want)
-{
-    char reply[256];
-    ck_assert_int_eq(sim_vpcd_control_request(h->sock, req, reply, sizeof(reply)), SIM_OK);
-    ck_assert_str_eq(reply, want);
-}
-
-/* ---- tests ----------------------------------------------------------------------- */
+#include "vpcd_harness.h"
 
 START_TEST(test_get_atr)
 {
@@ -359,8 +31,8 @@ START_TEST(test_get_atr)
     h_init(&h, 1, false);
     h_run(&h);
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     ck_assert_int_eq(count(&h.card[0].get_atr), 2);
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CONNECTED]), 1);
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_GET_ATR]), 2);
@@ -401,7 +73,7 @@ START_TEST(test_control_bytes_get_no_reply)
     send_ctrl(fd, 0x03); /* unused by vpcd: ignored */
     send_ctrl(fd, 0x00);
     /* The first bytes back must be the ATR frame: nothing was answered before it. */
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     ck_assert_int_eq(count(&h.card[0].power_on), 1);
     ck_assert_int_eq(count(&h.card[0].reset), 1);
     ck_assert_int_eq(count(&h.card[0].power_off), 1);
@@ -458,8 +130,8 @@ START_TEST(test_coalesced_frames)
     ck_assert_uint_eq(len, sizeof(want));
     ck_assert_mem_eq(buf, want, sizeof(want));
     len = recv_frame(fd, buf, sizeof(buf));
-    ck_assert_uint_eq(len, sizeof(ATR_A));
-    ck_assert_mem_eq(buf, ATR_A, sizeof(ATR_A));
+    ck_assert_uint_eq(len, sizeof(VH_ATR_A));
+    ck_assert_mem_eq(buf, VH_ATR_A, sizeof(VH_ATR_A));
     ck_assert_int_eq(count(&h.card[0].power_on), 1);
     close(fd);
     h_done(&h);
@@ -505,7 +177,7 @@ START_TEST(test_large_frames)
     ck_assert_uint_eq(buf[0xFFFD], 0x90);
     ck_assert_uint_eq(buf[0xFFFE], 0x00);
     /* The connection is still in step. */
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     close(fd);
     h_done(&h);
 }
@@ -528,7 +200,7 @@ START_TEST(test_card_failure_answers_6f00)
     ck_assert_uint_eq(buf[0], 0x6F);
     ck_assert_uint_eq(buf[1], 0x00);
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_CARD_ERROR]), 1);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     close(fd);
     h_done(&h);
 }
@@ -569,10 +241,10 @@ START_TEST(test_reconnect_after_vpcd_closes)
     h_run(&h);
     fd = h_accept(&h, 0);
     send_ctrl(fd, 0x01);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     close(fd); /* vpcd ejects the card */
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     /* Leaving the reader powered the card off. */
     ck_assert_int_eq(count(&h.card[0].power_off), 1);
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 1);
@@ -591,7 +263,7 @@ START_TEST(test_reconnect_after_pcscd_restart)
     h_init(&h, 1, false);
     h_run(&h);
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     /* pcscd goes away with its listener; the link keeps retrying quietly. */
     port = h.port[0];
     close(fd);
@@ -600,7 +272,7 @@ START_TEST(test_reconnect_after_pcscd_restart)
     usleep(300000);
     h.lfd[0] = listen_on(port, NULL);
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 1);
     close(fd);
     h_done(&h);
@@ -616,7 +288,7 @@ START_TEST(test_remove_insert_by_control)
     h_run(&h);
     fd = h_accept(&h, 0);
     send_ctrl(fd, 0x01);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     control(&h, "status fake", "ok fake=connected");
     control(&h, "remove fake", "ok");
     expect_eof(fd);
@@ -627,7 +299,7 @@ START_TEST(test_remove_insert_by_control)
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_REMOVED]), 1);
     control(&h, "insert fake", "ok");
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     control(&h, "status", "ok fake=connected");
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_INSERTED]), 1);
     close(fd);
@@ -675,7 +347,7 @@ START_TEST(test_leave_after_reply)
     ck_assert_int_eq(count(&h.seen.events[SIM_VPCD_EV_DISCONNECTED]), 0);
     control(&h, "insert fake", "ok");
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     control(&h, "status", "ok fake=connected");
     close(fd);
     h_done(&h);
@@ -763,7 +435,7 @@ START_TEST(test_removed_before_run)
     control(&h, "status fake", "ok fake=removed");
     control(&h, "insert fake", "ok");
     fd = h_accept(&h, 0);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     close(fd);
     h_done(&h);
 }
@@ -778,11 +450,11 @@ START_TEST(test_two_cards)
     h_run(&h);
     fa = h_accept(&h, 0);
     fb = h_accept(&h, 1);
-    expect_atr(fb, ATR_B, sizeof(ATR_B));
-    expect_atr(fa, ATR_A, sizeof(ATR_A));
+    expect_atr(fb, VH_ATR_B, sizeof(VH_ATR_B));
+    expect_atr(fa, VH_ATR_A, sizeof(VH_ATR_A));
     control(&h, "remove other", "ok");
     expect_eof(fb);
-    expect_atr(fa, ATR_A, sizeof(ATR_A));
+    expect_atr(fa, VH_ATR_A, sizeof(VH_ATR_A));
     control(&h, "status", "ok fake=connected other=removed");
     close(fa);
     close(fb);
@@ -799,7 +471,7 @@ START_TEST(test_stop_closes_connections)
     h_run(&h);
     fd = h_accept(&h, 0);
     send_ctrl(fd, 0x01);
-    expect_atr(fd, ATR_A, sizeof(ATR_A));
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
     sim_vpcd_stop(h.link);
     h_join(&h);
     expect_eof(fd);
@@ -879,7 +551,7 @@ END_TEST
 START_TEST(test_add_card_rules)
 {
     sim_vpcd *l = NULL;
-    fake_card fc = {.atr = ATR_A, .atr_len = sizeof(ATR_A)};
+    fake_card fc = {.atr = VH_ATR_A, .atr_len = sizeof(VH_ATR_A)};
     sim_vpcd_card_ops partial = fake_ops;
 
     ck_assert_int_eq(sim_vpcd_new(&l), SIM_OK);
