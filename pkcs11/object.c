@@ -263,17 +263,20 @@ out:
     return rv;
 }
 
-CK_RV p11_object_lookup(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out)
+CK_RV p11_object_lookup_listed(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out)
 {
     p11_slot *s = sess->slot;
-    CK_RV rv = p11_objects_sync(s);
-    if (rv != CKR_OK)
-        return rv;
     p11_object *o = p11_hmap_get(&s->store.map, h);
     if (!o || !p11_object_visible(s, o))
         return CKR_OBJECT_HANDLE_INVALID;
     *out = o;
     return CKR_OK;
+}
+
+CK_RV p11_object_lookup(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out)
+{
+    CK_RV rv = p11_objects_sync(sess->slot);
+    return rv == CKR_OK ? p11_object_lookup_listed(sess, h, out) : rv;
 }
 
 /* ---- find ------------------------------------------------------------------- */

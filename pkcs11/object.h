@@ -52,6 +52,11 @@ bool p11_object_visible(const p11_slot *s, const p11_object *o);
 /* Look up a handle for a session: syncs first; CKR_OBJECT_HANDLE_INVALID when unknown,
  * on another token or not visible. */
 CK_RV p11_object_lookup(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out);
+/* The same from what is already listed, without asking the token whether it changed:
+ * for a key an operation resolved at its C_*Init, right before the operation's own
+ * transaction (which reports a reset or a removal anyway). Over PC/SC the question
+ * costs pcscd four messages. */
+CK_RV p11_object_lookup_listed(p11_session *sess, CK_OBJECT_HANDLE h, p11_object **out);
 
 /* Insert a new object (takes ownership of attrs/ref in t; completes attributes). */
 CK_RV p11_object_insert(p11_slot *s, p11_session *owner, p11_tobj *t, p11_object **out);

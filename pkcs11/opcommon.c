@@ -190,7 +190,9 @@ CK_RV p11_op_load_public(p11_op *op, const p11_object *key)
 CK_RV p11_op_private(p11_session *s, p11_op *op, p11_object **key)
 {
     p11_object *o;
-    CK_RV rv = p11_object_lookup(s, op->key, &o);
+    /* Checked against the token at the operation's init; a key destroyed since through
+     * this module is gone from the list, one the card lost answers from the card. */
+    CK_RV rv = p11_object_lookup_listed(s, op->key, &o);
     if (rv == CKR_OBJECT_HANDLE_INVALID)
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
