@@ -231,7 +231,12 @@ static void signer(worker *w, CK_SESSION_HANDLE h)
     for (int r = 0; r < ROUNDS && w->fails == 0; r++) {
         CK_RV rv = CKR_OK;
         if (!key) {
+            /* a find is an operation of the session too: the sharer serialises it */
+            if (w->share)
+                pthread_mutex_lock(&w->share->op);
             rv = find_key(h, "main", &key);
+            if (w->share)
+                pthread_mutex_unlock(&w->share->op);
             if (rv == CKR_OK) {
                 EVP_PKEY_free(pub);
                 pub = public_key(h, key);
