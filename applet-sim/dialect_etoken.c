@@ -422,7 +422,7 @@ static uint16_t et_read(sim_ctx *ctx)
 {
     const apdu_cmd *c = &ctx->cmd;
     uint16_t sw = APDU_SW_OK;
-    size_t off, n;
+    size_t off;
     long idx;
 
     if (c->p1 != 0 || c->p2 != 0)
@@ -435,15 +435,7 @@ static uint16_t et_read(sim_ctx *ctx)
     idx = binary_target(ctx, ET_AM_EF_READ, &sw);
     if (idx < 0)
         return sw;
-    const ks_node *node = &ctx->img->nodes[idx];
-    if (off >= node->body_len)
-        return APDU_SW_WRONG_P1P2_OFFSET;
-    n = node->body_len - off;
-    if (n > c->ne)
-        n = c->ne;
-    if (!vt_buf_append(ctx->resp, node->body + off, n))
-        return APDU_SW_MEMORY_FAILURE;
-    return APDU_SW_OK;
+    return sim_fs_read_at(ctx, idx, off, false);
 }
 
 /* 00 D6 off_hi off_lo Lc data (ours: ISO UPDATE BINARY). */
@@ -461,14 +453,7 @@ static uint16_t et_update_binary(sim_ctx *ctx)
     idx = binary_target(ctx, ET_AM_EF_UPDATE, &sw);
     if (idx < 0)
         return sw;
-    ks_node *node = &ctx->img->nodes[idx];
-    if (off >= node->body_len)
-        return APDU_SW_WRONG_P1P2_OFFSET;
-    if (c->nc > node->body_len - off)
-        return APDU_SW_WRONG_LENGTH;
-    memcpy(node->body + off, c->data, c->nc);
-    ctx->dirty = true;
-    return APDU_SW_OK;
+    return sim_fs_update_at(ctx, idx, off);
 }
 
 /* ---- GET DATA, GET CHALLENGE --------------------------------------------------------- */

@@ -489,7 +489,7 @@ static uint16_t jc_read_binary(sim_ctx *ctx)
 {
     const apdu_cmd *c = &ctx->cmd;
     uint16_t sw = APDU_SW_OK;
-    size_t off = (size_t)(c->p1 << 8 | c->p2), n;
+    size_t off = (size_t)(c->p1 << 8 | c->p2);
     long idx;
 
     if (c->nc != 0 || c->ne == 0)
@@ -497,15 +497,7 @@ static uint16_t jc_read_binary(sim_ctx *ctx)
     idx = binary_target(ctx, JC_EF_READ, &sw);
     if (idx < 0)
         return sw;
-    const ks_node *node = &ctx->img->nodes[idx];
-    if (off >= node->body_len)
-        return APDU_SW_WRONG_P1P2_OFFSET;
-    n = node->body_len - off;
-    if (n > c->ne)
-        n = c->ne;
-    if (!vt_buf_append(ctx->resp, node->body + off, n))
-        return APDU_SW_MEMORY_FAILURE;
-    return n < c->ne ? APDU_SW_WARN_EOF : APDU_SW_OK;
+    return sim_fs_read_at(ctx, idx, off, true);
 }
 
 static uint16_t jc_update_binary(sim_ctx *ctx)
@@ -520,14 +512,7 @@ static uint16_t jc_update_binary(sim_ctx *ctx)
     idx = binary_target(ctx, JC_EF_WRITE, &sw);
     if (idx < 0)
         return sw;
-    ks_node *node = &ctx->img->nodes[idx];
-    if (off >= node->body_len)
-        return APDU_SW_WRONG_P1P2_OFFSET;
-    if (c->nc > node->body_len - off)
-        return APDU_SW_WRONG_LENGTH;
-    memcpy(node->body + off, c->data, c->nc);
-    ctx->dirty = true;
-    return APDU_SW_OK;
+    return sim_fs_update_at(ctx, idx, off);
 }
 
 /* ---- GET CAPABILITY, GET CHALLENGE ---------------------------------------------- */

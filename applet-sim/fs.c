@@ -287,3 +287,34 @@ void sim_fs_make_current(sim_ctx *ctx, long idx)
             ctx->conn->cur_df = p;
     }
 }
+
+/* ---- transparent EF contents ------------------------------------------------------ */
+
+uint16_t sim_fs_read_at(sim_ctx *ctx, long idx, size_t off, bool warn_eof)
+{
+    const ks_node *node = &ctx->img->nodes[idx];
+    size_t n, ne = ctx->cmd.ne;
+
+    if (off >= node->body_len)
+        return APDU_SW_WRONG_P1P2_OFFSET;
+    n = node->body_len - off;
+    if (n > ne)
+        n = ne;
+    if (!vt_buf_append(ctx->resp, node->body + off, n))
+        return APDU_SW_MEMORY_FAILURE;
+    return warn_eof && n < ne ? APDU_SW_WARN_EOF : APDU_SW_OK;
+}
+
+uint16_t sim_fs_update_at(sim_ctx *ctx, long idx, size_t off)
+{
+    const apdu_cmd *c = &ctx->cmd;
+    ks_node *node = &ctx->img->nodes[idx];
+
+    if (off >= node->body_len)
+        return APDU_SW_WRONG_P1P2_OFFSET;
+    if (c->nc > node->body_len - off)
+        return APDU_SW_WRONG_LENGTH;
+    memcpy(node->body + off, c->data, c->nc);
+    ctx->dirty = true;
+    return APDU_SW_OK;
+}

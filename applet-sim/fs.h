@@ -65,4 +65,13 @@ long sim_fs_cur_ef(const sim_ctx *ctx);
  * parent the current DF). */
 void sim_fs_make_current(sim_ctx *ctx, long idx);
 
+/* ---- transparent EF contents ------------------------------------------------------ */
+
+/* READ BINARY's answer from EF idx at off (the dialect found the EF and checked its
+ * access): up to Ne bytes into ctx->resp. Fewer left than Ne asked for: warn_eof says
+ * whether the card answers 6282 (end of file reached) or 9000. */
+uint16_t sim_fs_read_at(sim_ctx *ctx, long idx, size_t off, bool warn_eof);
+/* UPDATE BINARY: the command data written at off in EF idx, which it must fit. */
+uint16_t sim_fs_update_at(sim_ctx *ctx, long idx, size_t off);
+
 #endif
