@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sim_int.h"
+#include "vt_util.h"
 
 #define PLAN_MAGIC   "vtoken-faults"
 #define LINE_MAX_LEN 256u
@@ -145,20 +146,6 @@ parse_error(char *why, size_t cap, unsigned line, const char *fmt, ...)
     return SIM_ERR_CONFIG;
 }
 
-static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v;
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 static bool parse_hex(const char *s, size_t digits, unsigned *out)
 {
     unsigned v = 0;
@@ -223,11 +210,11 @@ static sim_status parse_positional(sim_fault *f, const char *arg, unsigned line,
             return parse_error(why, cap, line, "tear step '%s' is not write, fsync or rename", arg);
         return SIM_OK;
     case SIM_FAULT_LATENCY:
-        if (!parse_u32(arg, SIM_FAULT_MAX_LATENCY_MS, &f->ms))
+        if (!vt_parse_u32(arg, SIM_FAULT_MAX_LATENCY_MS, &f->ms))
             return parse_error(why, cap, line, "latency '%s' is not 1-600000 (ms)", arg);
         return SIM_OK;
     case SIM_FAULT_REMOVE:
-        if (!parse_u32(arg, SIM_FAULT_MAX_COUNT - 1, &f->nth))
+        if (!vt_parse_u32(arg, SIM_FAULT_MAX_COUNT - 1, &f->nth))
             return parse_error(why, cap, line, "APDU count '%s' is not a number", arg);
         return SIM_OK;
     }
@@ -262,7 +249,7 @@ static sim_status parse_key(sim_fault *f, const char *word, unsigned *seen_keys,
                            sim_fault_kind_name(f->kind));
     switch (k) {
     case 0:
-        if (!parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->nth) || f->nth == 0)
+        if (!vt_parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->nth) || f->nth == 0)
             return parse_error(why, cap, line, "nth '%s' is not a number from 1", val);
         break;
     case 1:
@@ -275,11 +262,11 @@ static sim_status parse_key(sim_fault *f, const char *word, unsigned *seen_keys,
         f->repeat = strcmp(val, "yes") == 0;
         break;
     case 3:
-        if (!parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->seen))
+        if (!vt_parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->seen))
             return parse_error(why, cap, line, "seen '%s' is not a number", val);
         break;
     default:
-        if (!parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->fired))
+        if (!vt_parse_u32(val, SIM_FAULT_MAX_COUNT - 1, &f->fired))
             return parse_error(why, cap, line, "fired '%s' is not a number", val);
         break;
     }
@@ -355,7 +342,7 @@ sim_status sim_fault_plan_parse(const char *text, size_t len, sim_fault_plan *pl
         if (!have_header) {
             uint32_t version;
             if (strcmp(words[0], PLAN_MAGIC) != 0 || n != 2 ||
-                !parse_u32(words[1], UINT32_MAX - 1, &version))
+                !vt_parse_u32(words[1], UINT32_MAX - 1, &version))
                 return parse_error(why, cap, line, "not a fault plan (no '%s 1' line)", PLAN_MAGIC);
             if (version != SIM_FAULT_PLAN_VERSION)
                 return parse_error(why, cap, line, "plan version %u is from a newer vtoken",

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,13 @@ int64_t sim_vpcd_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sim_vpcd_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 const char *sim_vpcd_state_name(sim_vpcd_state st)
@@ -88,6 +96,7 @@ sim_status sim_vpcd_new(sim_vpcd **out)
         l->clients[i].fd = -1;
     l->backoff_min = 100;
     l->backoff_max = 2000;
+    l->busy_poll_us = SIM_VPCD_BUSY_POLL_DEFAULT_US;
     if (pipe2(l->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         rv = SIM_ERR_IO;
         goto out;
@@ -160,6 +169,25 @@ sim_status sim_vpcd_set_backoff(sim_vpcd *l, unsigned min_ms, unsigned max_ms)
     for (size_t i = 0; i < l->ncards; i++)
         l->cards[i].backoff_ms = min_ms;
     return SIM_OK;
+}
+
+sim_status sim_vpcd_set_busy_poll(sim_vpcd *l, unsigned usec)
+{
+    if (!l || usec > SIM_VPCD_BUSY_POLL_MAX_US)
+        return SIM_ERR_ARGS;
+    l->busy_poll_us = usec;
+    l->spin_until_us = 0;
+    return SIM_OK;
+}
+
+void sim_vpcd_get_stats(const sim_vpcd *l, sim_vpcd_stats *out)
+{
+    if (!out)
+        return;
+    if (l)
+        *out = l->stats;
+    else
+        memset(out, 0, sizeof(*out));
 }
 
 static bool name_ok(const char *name)
@@ -501,6 +529,9 @@ static bool card_apdu(sim_vpcd *l, vpcd_card *c, const uint8_t *capdu, size_t cl
     sim_status st;
 
     trace(l, c, SIM_VPCD_COMMAND, capdu, clen, sensitive);
+    l->stats.apdus++;
+    if (l->busy_polled)
+        l->stats.apdus_busy_polled++;
     st = c->ops->process(c->card, capdu, clen, c->out + 2, &rlen);
     if (st == SIM_ERR_POWER) {
         /* pcscd thinks the card is powered, but it never powered it (it missed the
@@ -518,6 +549,8 @@ static bool card_apdu(sim_vpcd *l, vpcd_card *c, const uint8_t *capdu, size_t cl
         rlen = 2;
     }
     trace(l, c, SIM_VPCD_RESPONSE, c->out + 2, rlen, sensitive);
+    if (l->busy_poll_us > 0)
+        l->spin_until_us = sim_vpcd_now_us() + l->busy_poll_us;
     return card_reply(l, c, rlen);
 }
 
@@ -695,14 +728,20 @@ sim_status sim_vpcd_run(sim_vpcd *l)
 
         for (size_t i = 0; i < l->ncards; i++)
             card_timers(l, &l->cards[i], now);
+        bool spin = sim_vpcd_now_us() < l->spin_until_us;
         n = build_pollset(l, fds, slots);
-        ready = poll(fds, n, poll_timeout(l, sim_vpcd_now_ms()));
+        ready = poll(fds, n, spin ? 0 : poll_timeout(l, sim_vpcd_now_ms()));
         if (ready < 0) {
             if (errno == EINTR)
                 continue;
             rv = SIM_ERR_IO;
             goto out;
         }
+        if (ready == 0 && spin) {
+            sched_yield(); /* busy polling (sim_vpcd_set_busy_poll) */
+            continue;
+        }
+        l->busy_polled = spin;
         /* Cards first: a stop takes effect only after the frames already here are
          * answered, and a removal by request in this round sees no stale events. */
         for (size_t i = 0; i < n; i++) {

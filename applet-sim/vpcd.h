@@ -88,6 +88,26 @@ void sim_vpcd_set_observer(sim_vpcd *link, const sim_vpcd_observer *obs);
  * 100 ms and 2000 ms. */
 sim_status sim_vpcd_set_backoff(sim_vpcd *link, unsigned min_ms, unsigned max_ms);
 
+/* After answering an APDU the loop keeps polling its sockets without sleeping for up to
+ * usec microseconds, giving the CPU to anything else runnable meanwhile (sched_yield):
+ * an application's next APDU usually follows within that time, and then the card
+ * answers without first being woken up, which costs tens of microseconds per APDU on
+ * a virtual machine (docs/PERFORMANCE.md). 0 turns it off; at most
+ * SIM_VPCD_BUSY_POLL_MAX_US. Default SIM_VPCD_BUSY_POLL_DEFAULT_US. Presence polls and
+ * other control frames do not start it. */
+#define SIM_VPCD_BUSY_POLL_DEFAULT_US 200u
+#define SIM_VPCD_BUSY_POLL_MAX_US     100000u
+sim_status sim_vpcd_set_busy_poll(sim_vpcd *link, unsigned usec);
+
+/* What the link has answered since sim_vpcd_new: APDUs, and how many of those were
+ * already waiting when a busy poll looked (answered without a wake-up). Read it from
+ * the loop's thread or while the loop is not running. */
+typedef struct sim_vpcd_stats {
+    uint64_t apdus;
+    uint64_t apdus_busy_polled;
+} sim_vpcd_stats;
+void sim_vpcd_get_stats(const sim_vpcd *link, sim_vpcd_stats *out);
+
 /* Add a card served on 127.0.0.1:port. name is what the control socket and the observer
  * call it. SIM_ERR_EXISTS when the name or the port is already used. ops and card must
  * outlive the link. Cards start inserted (connecting as soon as sim_vpcd_run starts). */

@@ -49,11 +49,16 @@ struct sim_vpcd {
     ctrl_client clients[VPCD_CTRL_CLIENTS];
     sim_vpcd_observer obs;
     unsigned backoff_min, backoff_max;
+    unsigned busy_poll_us; /* sim_vpcd_set_busy_poll */
+    int64_t spin_until_us; /* poll without sleeping until then (monotonic) */
+    bool busy_polled;      /* the events being handled were found by a busy poll */
+    sim_vpcd_stats stats;
     bool stopping;
 };
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds and microseconds. */
 int64_t sim_vpcd_now_ms(void);
+int64_t sim_vpcd_now_us(void);
 
 /* vpcd_control.c, driven by the loop in vpcd.c. */
 void sim_vpcd_ctrl_accept(sim_vpcd *l);

@@ -1,4 +1,4 @@
-/* Shared helpers: secret wiping, growable byte buffers and hex conversion.
+/* Shared helpers: secret wiping, growable byte buffers, hex conversion and decimal numbers.
  * Every library may use these; they depend only on libc and OpenSSL's cleanse. */
 #ifndef VT_UTIL_H
 #define VT_UTIL_H
@@ -37,5 +37,9 @@ void vt_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Parse hex (case-insensitive; spaces and ':' between byte pairs allowed).
  * Returns the number of bytes written, or -1 on bad input or overflow. */
 long vt_hex_decode(const char *in, uint8_t *out, size_t cap);
+
+/* A decimal number of digits only (no blank, no sign), at most max, into *out; false,
+ * and *out untouched, for anything else. */
+bool vt_parse_u32(const char *s, uint32_t max, uint32_t *out);
 
 #endif

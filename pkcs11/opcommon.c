@@ -25,7 +25,13 @@ CK_RV p11_op_key(p11_session *s, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls, CK_ATT
                  CK_MECHANISM_TYPE mech, p11_object **out)
 {
     p11_object *o;
-    CK_RV rv = p11_object_lookup(s, h, &o);
+    const p11_token *t = s->slot->token;
+    /* On a PC/SC card a private-key operation meets a reset or a removal at the begin of
+     * its own transaction (txn_begin in token_io.c): asking here as well would cost a
+     * round trip per signature, four pcscd messages. Public-key operations may never
+     * reach the token, and the other tokens' checks are cheap: those ask now. */
+    bool deferred = cls == CKO_PRIVATE_KEY && t && t->changes_seen_at_txn && s->slot->store.listed;
+    CK_RV rv = deferred ? p11_object_lookup_listed(s, h, &o) : p11_object_lookup(s, h, &o);
     if (rv == CKR_OBJECT_HANDLE_INVALID)
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)

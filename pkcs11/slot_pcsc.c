@@ -79,6 +79,7 @@ static CK_RV pcsc_open(p11_slot *s, p11_token **out)
         apdu_end(t);
     (*out)->io = t;
     (*out)->parallel = 1; /* one card, one handle: its operations take turns */
+    (*out)->changes_seen_at_txn = true;
     return CKR_OK;
 }
 

@@ -143,6 +143,12 @@ struct p11_token {
     /* How many private-key operations may run at once (P11_CAP_PARALLEL drivers): the
      * transport's channels, or any number for a software token. 0 counts as 1. */
     unsigned parallel;
+    /* Set by the PC/SC slot source: asking the token whether it changed costs a round
+     * trip through pcscd, and its only changes are a reset or a removal, which the
+     * begin of every transaction reports by itself (SCardBeginTransaction). A
+     * private-key operation's init then need not ask: its operation's transaction will
+     * (p11_op_key). */
+    bool changes_seen_at_txn;
 };
 
 /* A card driver: recognises its cards and opens a token over a transport. The module

@@ -1,7 +1,6 @@
 /* `vtoken fault TOKEN ...`: arm, list and clear faults on a virtual token. The plan lives
  * next to the card image (applet-sim/fault.h), so it acts wherever the token runs: in
  * `vtoken sim` and inside the PKCS#11 module of any process. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "sw.h"
 #include "vpcd.h"
 #include "vtoken.h"
+#include "vt_util.h"
 
 static const char fault_help[] =
     "Usage: vtoken fault TOKEN --sw SW [--nth N] [--ins INS] [--repeat]\n"
@@ -98,20 +98,6 @@ typedef struct fault_args {
 
 /* ---- parsing values --------------------------------------------------------------------- */
 
-static bool parse_number(const char *s, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v;
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 static bool parse_hex_exact(const char *s, size_t digits, unsigned *out)
 {
     uint8_t b[2];
@@ -137,7 +123,7 @@ static bool parse_duration(const char *s, uint32_t *ms)
         return false;
     memcpy(num, s, n);
     num[n] = '\0';
-    if (!parse_number(num, SIM_FAULT_MAX_LATENCY_MS, &v) || v > SIM_FAULT_MAX_LATENCY_MS / mult)
+    if (!vt_parse_u32(num, SIM_FAULT_MAX_LATENCY_MS, &v) || v > SIM_FAULT_MAX_LATENCY_MS / mult)
         return false;
     *ms = v * mult;
     return *ms > 0;
@@ -193,7 +179,7 @@ static int build_faults(fault_args *a)
         return vtoken_usage_error("fault", "--repeat goes with --sw");
     if (a->step != NULL && !a->tear)
         return vtoken_usage_error("fault", "--step goes with --tear-next-write");
-    if (a->nth != NULL && !parse_number(a->nth, SIM_FAULT_MAX_COUNT - 1, &f.nth))
+    if (a->nth != NULL && !vt_parse_u32(a->nth, SIM_FAULT_MAX_COUNT - 1, &f.nth))
         return vtoken_usage_error("fault", "--nth %s: not a number", a->nth);
     if (a->nth != NULL && f.nth == 0)
         return vtoken_usage_error("fault", "--nth counts from 1");
@@ -218,7 +204,7 @@ static int build_faults(fault_args *a)
     }
     if (a->remove != NULL) {
         f.kind = SIM_FAULT_REMOVE;
-        if (!parse_number(a->remove, SIM_FAULT_MAX_COUNT - 1, &f.nth))
+        if (!vt_parse_u32(a->remove, SIM_FAULT_MAX_COUNT - 1, &f.nth))
             return vtoken_usage_error("fault", "--remove-after %s: not a number", a->remove);
         return add_fault(a, &f);
     }

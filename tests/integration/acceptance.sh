@@ -350,18 +350,6 @@ vt_acceptance() {
   vt_note "acceptance: $ACC_TOKEN, $mode: ok ($((SECONDS - t0)) s)"
 }
 
-# vt_run <what> cmd...: run a client, keep its output in $VT_TMP/<what>.out, fail loudly.
-# (clients.sh has the same; defined here when it is not.)
-if ! declare -F vt_run >/dev/null; then
-  vt_run() {
-    local what=$1; shift
-    if ! "$@" >"$VT_TMP/$what.out" 2>&1; then
-      tail -n 60 "$VT_TMP/$what.out" >&2
-      vt_fail "$what failed: $*"
-    fi
-  }
-fi
-
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   . "$_ACC_DIR/lib.sh"
   vt_setup

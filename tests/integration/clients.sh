@@ -22,15 +22,6 @@ vt_host_env() {
   fi
 }
 
-# vt_run <what> cmd...: run a client, keep its output in $VT_TMP/<what>.out, fail loudly.
-vt_run() {
-  local what=$1; shift
-  if ! "$@" >"$VT_TMP/$what.out" 2>&1; then
-    tail -n 60 "$VT_TMP/$what.out" >&2
-    vt_fail "$what failed: $*"
-  fi
-}
-
 # vt_p11 args...: pkcs11-tool on our module.
 vt_p11() { vt_host pkcs11-tool --module "$VT_MODULE" "$@"; }
 

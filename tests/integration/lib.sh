@@ -3,7 +3,8 @@
 # - vt_pcscd_start: a private pcscd in its own mount namespace (its own /run/pcscd),
 #   with its own reader.conf.d listing vpcd readers on chosen ports; clients reach it
 #   through PCSCLITE_CSOCK_NAME;
-# - vt_bg / cleanup: every service a test starts is stopped by PID at exit.
+# - vt_bg / cleanup: every service a test starts is stopped by PID at exit;
+# - vt_run: run a client with its output kept, failing loudly.
 # shellcheck shell=bash
 set -euo pipefail
 
@@ -123,6 +124,15 @@ vt_pcscd_stop() {
   kill -TERM "$VT_PCSCD_PID" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$VT_PCSCD_PID" 2>/dev/null || break; sleep 0.1; done
   wait "$VT_PCSCD_PID" 2>/dev/null || true
+}
+
+# vt_run <what> cmd...: run a client, keep its output in $VT_TMP/<what>.out, fail loudly.
+vt_run() {
+  local what=$1; shift
+  if ! "$@" >"$VT_TMP/$what.out" 2>&1; then
+    tail -n 60 "$VT_TMP/$what.out" >&2
+    vt_fail "$what failed: $*"
+  fi
 }
 
 # vt_wait_for <seconds> <command...>: poll until the command succeeds.

@@ -6,7 +6,7 @@
 # costs a try of the same card, and a removed card is no longer listed.
 . "$VT_SOURCE_DIR/tests/integration/lib.sh"
 . "$VT_SOURCE_DIR/tests/integration/cli.sh"
-vt_need grep
+vt_need grep opensc-tool
 vt_setup
 vt_cli_check
 unset VTOKEN_MODULE VTOKEN_P12_PATH VTOKEN_P12_RULE VTOKEN_TRACE
@@ -53,6 +53,12 @@ jcheck "[s['user_pin']['tries_left'] for s in d['slots']] == [9, 9]"
 expect_rc 0 vt pin "slot:$PCSC_SLOT" --old 12345678 --new 12345678
 expect_rc 0 vt list --json
 jcheck "[s['user_pin']['tries_left'] for s in d['slots']] == [10, 10]"
+
+vt_note "C_Sign meets a reset, then a removal, that came after C_SignInit"
+VTOKEN_OPTIONS=embedded=no vt_run sign-reset-remove vt_python \
+  "$VT_SOURCE_DIR/tests/integration/py/sign_reset_remove.py" "$VT_MODULE" "$READER 00 00" 0 \
+  "$VTOKEN" 12345678
+vt_wait_for 20 pcsc_slot_up || vt_fail "the Kaztoken did not come back after card insert"
 
 vt_note "a card taken out of its reader: no token there any more"
 expect_rc 0 vt card remove kaztoken

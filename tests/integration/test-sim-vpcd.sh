@@ -30,6 +30,12 @@ rc=0; "$VTOKEN" sim --no-such-option 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || vt_fail "bad option: exit $rc, want 2"
 rc=0; "$VTOKEN" sim --token no-such-token 2>/dev/null || rc=$?
 [ "$rc" -eq 3 ] || vt_fail "unknown --token: exit $rc, want 3"
+for bad in abc -1 100001 12x ""; do
+  rc=0; err=$("$VTOKEN" sim --busy-poll "$bad" 2>&1) || rc=$?
+  [ "$rc" -eq 2 ] || vt_fail "--busy-poll '$bad': exit $rc, want 2"
+  grep -q "busy-poll takes microseconds, 0 to 100000" <<<"$err" ||
+    vt_fail "--busy-poll '$bad': $err"
+done
 
 card_atr() { opensc-tool -r "$SLOT" --atr 2>/dev/null | tr 'A-F' 'a-f'; }
 card_present() { [ "$(card_atr)" = "$ATR" ]; }
@@ -114,6 +120,13 @@ kill -0 "$SIM" 2>/dev/null && vt_fail "vtoken sim still running 1 s after SIGTER
 rc=0; wait "$SIM" || rc=$?
 [ "$rc" -eq 0 ] || vt_fail "vtoken sim exited $rc after SIGTERM"
 grep -q "vtoken sim: stopped" "$VT_TMP/sim.log" || vt_fail "no 'stopped' line"
+# -v counts what it answered; the bench's APDUs came back to back, so with the default
+# busy poll some of them found the card awake.
+stats=$(grep -E "^vtoken sim: [0-9]+ APDUs answered, [0-9]+ of them found by a busy poll" \
+  "$VT_TMP/sim.log") || vt_fail "-v printed no APDU count at the stop"
+read -r apdus polled < <(awk '{ print $3, $6 }' <<<"$stats")
+[ "$apdus" -gt 100 ] && [ "$polled" -gt 0 ] && [ "$polled" -le "$apdus" ] ||
+  vt_fail "implausible counts: $stats"
 [ ! -e "$VTOKEN_HOME/run/sim.sock" ] || vt_fail "control socket left behind"
 rc=0; "$VTOKEN" card insert kaztoken 2>/dev/null || rc=$?
 [ "$rc" -eq 4 ] || vt_fail "vtoken card without a sim: exit $rc, want 4"

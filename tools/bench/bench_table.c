@@ -109,6 +109,25 @@ static double load_average(void)
     return l;
 }
 
+/* CPU time the hypervisor gave to others while this VM wanted it ("steal", the 8th
+ * field of /proc/stat's cpu line), and all CPU time, in clock ticks; 0 and 0 when
+ * unreadable. Wake-ups through pcscd suffer from it far more than plain computing. */
+static void cpu_ticks(unsigned long long *steal, unsigned long long *total)
+{
+    unsigned long long v[8] = {0};
+    *steal = *total = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7]) == 8) {
+        *steal = v[7];
+        for (int i = 0; i < 8; i++)
+            *total += v[i];
+    }
+    fclose(f);
+}
+
 /* ---- the rows ---------------------------------------------------------------------- */
 
 /* A signing rate measured in rounds; the ratio and scaling columns are medians of the
@@ -125,6 +144,7 @@ typedef struct rate_row {
     double want;
     double rate[BT_MAX_ROUNDS];
     double ratio, scaling;
+    unsigned long long steal, ticks; /* over the row's rounds (cpu_ticks) */
     bool active, failed;
 } rate_row;
 
@@ -170,9 +190,17 @@ static void run_rates(const bench_conf *c, rate_row *rows)
         if (rows[i].active && !measure(c, &rows[i], 0.05, &tmp))
             rows[i].failed = true;
     for (int r = 0; r < c->rounds; r++)
-        for (int i = 0; i < R_COUNT; i++)
-            if (rows[i].active && !rows[i].failed && !measure(c, &rows[i], slice, &rows[i].rate[r]))
+        for (int i = 0; i < R_COUNT; i++) {
+            unsigned long long s0, t0, s1, t1;
+            if (!rows[i].active || rows[i].failed)
+                continue;
+            cpu_ticks(&s0, &t0);
+            if (!measure(c, &rows[i], slice, &rows[i].rate[r]))
                 rows[i].failed = true;
+            cpu_ticks(&s1, &t1);
+            rows[i].steal += s1 - s0;
+            rows[i].ticks += t1 - t0;
+        }
     for (int i = 0; i < R_COUNT; i++) {
         rate_row *row = &rows[i];
         double ratio[BT_MAX_ROUNDS], scale[BT_MAX_ROUNDS];
@@ -201,7 +229,7 @@ static const char *verdict(int v)
 
 static void print_rate(const bench_conf *c, const rate_row *row)
 {
-    char ratio[16] = "", scale[16] = "", spread[16] = "";
+    char ratio[16] = "", scale[16] = "", spread[16] = "", steal[16] = "?";
     int v = -1;
     if (!row->active || row->failed) {
         printf("  %-44s %9s\n", row->name, row->failed ? "failed" : "-");
@@ -213,6 +241,8 @@ static void print_rate(const bench_conf *c, const rate_row *row)
         hi = row->rate[r] > hi ? row->rate[r] : hi;
     }
     snprintf(spread, sizeof(spread), "%.0f%%", med > 0 ? (hi - lo) / med * 100 : 0);
+    if (row->ticks > 0)
+        snprintf(steal, sizeof(steal), "%.0f%%", 100.0 * (double)row->steal / (double)row->ticks);
     if (!isnan(row->ratio))
         snprintf(ratio, sizeof(ratio), "%.2f", row->ratio);
     if (!isnan(row->scaling))
@@ -223,8 +253,8 @@ static void print_rate(const bench_conf *c, const rate_row *row)
         v = row->scaling >= row->want;
     else if (row->kind == 3)
         v = med >= row->want;
-    printf("  %-44s %9.0f %7s %9s %8s   %-20s %s\n", row->name, med, spread, ratio, scale,
-           row->target ? row->target : "", verdict(v));
+    printf("  %-44s %9.0f %7s %6s %9s %8s   %-20s %s\n", row->name, med, spread, steal, ratio,
+           scale, row->target ? row->target : "", verdict(v));
 }
 
 static void print_time(const char *what, double secs, double base, const char *target, int v)
@@ -237,11 +267,11 @@ static void print_time(const char *what, double secs, double base, const char *t
     if (!isnan(base) && base > 0)
         snprintf(ratio, sizeof(ratio), "%.2f", secs / base);
     double ms = secs * 1e3;
-    printf("  %-44s %9.*f %7s %9s %8s   %-20s %s\n", what,
+    printf("  %-44s %9.*f %7s %6s %9s %8s   %-20s %s\n", what,
            ms < 0.1  ? 4
            : ms < 10 ? 2
                      : 1,
-           ms, "", ratio, "", target ? target : "", verdict(v));
+           ms, "", "", ratio, "", target ? target : "", verdict(v));
 }
 
 static int at_most(double v, double want)
@@ -257,15 +287,16 @@ static void print_table(const bench_conf *c, const rate_row *rows, const bench_r
     printf("machine: %ld CPUs, load average %.2f before, %.2f after; %s\n", cpus, load0, load1,
            OpenSSL_version(OPENSSL_VERSION));
     printf("rates: medians of %d interleaved rounds of %.2f s; spread = (max - min) / median;\n"
+           "steal = CPU time the hypervisor gave to other guests during the row's rounds;\n"
            "xOpenSSL and scaling are medians of the ratios within each round\n",
            c->rounds, c->seconds / c->rounds);
     printf("module: %s\n\n", c->module);
-    printf("  %-44s %9s %7s %9s %8s   %-20s\n", "signatures per second", "sig/s", "spread",
-           "xOpenSSL", "scaling", "target");
+    printf("  %-44s %9s %7s %6s %9s %8s   %-20s\n", "signatures per second", "sig/s", "spread",
+           "steal", "xOpenSSL", "scaling", "target");
     for (int i = 0; i < R_COUNT; i++)
         print_rate(c, &rows[i]);
-    printf("\n  %-44s %9s %7s %9s %8s   %-20s\n", "latency (median)", "ms", "", "xOpenSSL", "",
-           "target");
+    printf("\n  %-44s %9s %7s %6s %9s %8s   %-20s\n", "latency (median)", "ms", "", "", "xOpenSSL",
+           "", "target");
     print_time("RSA-2048 key generation, OpenSSL", r->ossl_keygen, r->ossl_keygen, "(baseline)",
                -1);
     print_time("RSA-2048 key generation, SoftHSM2", r->shsm_keygen, r->ossl_keygen, NULL, -1);

@@ -7,6 +7,7 @@ int main(void)
 {
     SRunner *sr = srunner_create(buf_suite());
     srunner_add_suite(sr, hex_suite());
+    srunner_add_suite(sr, num_suite());
     srunner_add_suite(sr, wipe_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -689,6 +689,7 @@ CK_RV mock_open(void *card, p11_token **out)
     mt->ops.caps = c->cfg.caps;
     mt->tok.ops = &mt->ops;
     mt->tok.drv = c;
+    mt->tok.changes_seen_at_txn = c->cfg.changes_seen_at_txn;
     *out = &mt->tok;
     return CKR_OK;
 }

@@ -23,6 +23,7 @@ typedef struct mock_config {
     CK_ULONG min_pin, max_pin;
     bool digits_only; /* PIN policy: CKR_PIN_INVALID for anything else */
     bool write_protected;
+    bool changes_seen_at_txn; /* as a PC/SC card (p11_token.changes_seen_at_txn) */
 } mock_config;
 
 typedef struct mock_card mock_card;

@@ -116,6 +116,43 @@ START_TEST(find_uses_the_cache)
 }
 END_TEST
 
+/* Whether a key's use asks the token first: always, except a private-key operation on
+ * a token whose transactions report its changes themselves (a PC/SC card), where the
+ * operation's own transaction does. */
+static void key_use_lists(bool changes_seen_at_txn, unsigned sign_lists)
+{
+    mock_config cfg;
+    mock_config_default(&cfg);
+    cfg.changes_seen_at_txn = changes_seen_at_txn;
+    fx_init_with(&cfg);
+    mock_card_add_keypair(fx_card, mock_key(0), "\x01", "key1", false, true, true);
+    CK_SESSION_HANDLE h = fx_open(false);
+    fx_login(h);
+    CK_OBJECT_HANDLE priv = fx_find_one(h, CKO_PRIVATE_KEY, NULL);
+    CK_OBJECT_HANDLE pub = fx_find_one(h, CKO_PUBLIC_KEY, NULL);
+    CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    CK_BYTE data[] = "data", sig[256];
+    CK_ULONG len = sizeof(sig);
+
+    unsigned lists = mock_card_list_calls(fx_card);
+    mock_card_bump_generation(fx_card);
+    ck_assert_rv(C_SignInit(h, &mech, priv), CKR_OK);
+    ck_assert_uint_eq(mock_card_list_calls(fx_card), lists + sign_lists);
+    ck_assert_rv(C_Sign(h, data, sizeof(data), sig, &len), CKR_OK);
+    mock_card_bump_generation(fx_card);
+    ck_assert_rv(C_VerifyInit(h, &mech, pub), CKR_OK);
+    ck_assert_uint_eq(mock_card_list_calls(fx_card), lists + sign_lists + 1);
+    ck_assert_rv(C_Verify(h, data, sizeof(data), sig, len), CKR_OK);
+    fx_fini();
+}
+
+START_TEST(key_use_checks_the_token)
+{
+    key_use_lists(false, 1);
+    key_use_lists(true, 0);
+}
+END_TEST
+
 START_TEST(get_attribute_value_cases)
 {
     CK_SESSION_HANDLE h;
@@ -228,6 +265,7 @@ Suite *object_suite(void)
     tcase_add_test(tc, find_by_class_id_label);
     tcase_add_test(tc, private_objects_need_login_and_lose_handles_on_logout);
     tcase_add_test(tc, find_uses_the_cache);
+    tcase_add_test(tc, key_use_checks_the_token);
     tcase_add_test(tc, get_attribute_value_cases);
     tcase_add_test(tc, private_key_attributes_are_complete);
     tcase_add_test(tc, certificate_attributes_are_derived);

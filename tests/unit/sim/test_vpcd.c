@@ -183,6 +183,66 @@ START_TEST(test_large_frames)
 }
 END_TEST
 
+/* An APDU and its answer (GET CHALLENGE: the fake card echoes the command and 9000). */
+static void challenge(int fd)
+{
+    static const uint8_t apdu[] = {0x00, 0x84, 0x00, 0x00, 0x08};
+    uint8_t buf[64];
+
+    send_frame(fd, apdu, sizeof(apdu));
+    ck_assert_uint_eq(recv_frame(fd, buf, sizeof(buf)), sizeof(apdu) + 2);
+}
+
+static sim_vpcd_stats stats_after_stop(harness *h)
+{
+    sim_vpcd_stats st;
+
+    sim_vpcd_stop(h->link);
+    h_join(h);
+    sim_vpcd_get_stats(h->link, &st);
+    return st;
+}
+
+START_TEST(test_busy_poll)
+{
+    harness h;
+    sim_vpcd_stats st;
+    int fd;
+
+    /* Off: every APDU waits in poll() for its wake-up. */
+    h_init(&h, 1, false);
+    ck_assert_int_eq(sim_vpcd_set_busy_poll(h.link, 0), SIM_OK);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    for (int i = 0; i < 3; i++)
+        challenge(fd);
+    st = stats_after_stop(&h);
+    ck_assert_uint_eq(st.apdus, 3);
+    ck_assert_uint_eq(st.apdus_busy_polled, 0);
+    close(fd);
+    h_done(&h);
+
+    /* On, with the longest window: an answered Get ATR (pcscd's presence poll) starts no
+     * busy poll, so the first APDU after it is found asleep; the APDU sent right after an
+     * answer is found by the busy poll; a stop in the middle of one still stops. */
+    h_init(&h, 1, false);
+    ck_assert_int_eq(sim_vpcd_set_busy_poll(h.link, SIM_VPCD_BUSY_POLL_MAX_US), SIM_OK);
+    h_run(&h);
+    fd = h_accept(&h, 0);
+    send_ctrl(fd, 0x01);
+    expect_atr(fd, VH_ATR_A, sizeof(VH_ATR_A));
+    challenge(fd);
+    challenge(fd);
+    st = stats_after_stop(&h);
+    ck_assert_uint_eq(st.apdus, 2);
+    ck_assert_uint_eq(st.apdus_busy_polled, 1);
+    ck_assert_int_eq(count(&h.card[0].apdus), 2);
+    close(fd);
+    h_done(&h);
+}
+END_TEST
+
 START_TEST(test_card_failure_answers_6f00)
 {
     static const uint8_t bad[] = {0x00, 0xEE, 0x00, 0x00};
@@ -565,6 +625,8 @@ START_TEST(test_add_card_rules)
     ck_assert_int_eq(sim_vpcd_add_card(l, "d", 40006, &partial, &fc), SIM_ERR_ARGS);
     ck_assert_int_eq(sim_vpcd_set_backoff(l, 0, 10), SIM_ERR_ARGS);
     ck_assert_int_eq(sim_vpcd_set_backoff(l, 20, 10), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_set_busy_poll(l, SIM_VPCD_BUSY_POLL_MAX_US + 1), SIM_ERR_ARGS);
+    ck_assert_int_eq(sim_vpcd_set_busy_poll(NULL, 0), SIM_ERR_ARGS);
     ck_assert_int_eq(sim_vpcd_remove(l, "nosuch"), SIM_ERR_NOT_FOUND);
     ck_assert_int_eq(sim_vpcd_insert(l, "nosuch"), SIM_ERR_NOT_FOUND);
     ck_assert_str_eq(sim_vpcd_state_name(SIM_VPCD_CONNECTED), "connected");
@@ -584,6 +646,7 @@ Suite *vpcd_suite(void)
     tcase_add_test(tc, test_apdu_split_writes);
     tcase_add_test(tc, test_coalesced_frames);
     tcase_add_test(tc, test_large_frames);
+    tcase_add_test(tc, test_busy_poll);
     tcase_add_test(tc, test_card_failure_answers_6f00);
     tcase_add_test(tc, test_sensitive_apdus_flagged);
     tcase_add_test(tc, test_reconnect_after_vpcd_closes);
