@@ -71,18 +71,11 @@ stop_sim() {
   vt_wait_for 10 sh -c "! opensc-tool -r '$SLOT' --atr >/dev/null 2>&1" || vt_fail "card stayed"
 }
 
-run() {
-  local what=$1; shift
-  if ! "$@" >"$VT_TMP/$what.out" 2>&1; then
-    tail -n 40 "$VT_TMP/$what.out" >&2
-    vt_fail "$what failed: $*"
-  fi
-}
 # ours: pkcs11-tool on our module's only slot; theirs: on opensc-pkcs11.so
-ours() { local w=$1; shift; run "$w" vt_host pkcs11-tool --module "$VT_MODULE" --slot-index 0 "$@"; }
-theirs() { local w=$1; shift; run "$w" pkcs11-tool --module "$OPENSC_P11" --slot-index 0 "$@"; }
+ours() { local w=$1; shift; vt_run "$w" vt_host pkcs11-tool --module "$VT_MODULE" --slot-index 0 "$@"; }
+theirs() { local w=$1; shift; vt_run "$w" pkcs11-tool --module "$OPENSC_P11" --slot-index 0 "$@"; }
 verify_sig() { # <pubkey.pem> <sig> <what>
-  run "verify-$3" openssl dgst -sha256 -verify "$1" -signature "$2" "$VT_TMP/data.txt"
+  vt_run "verify-$3" openssl dgst -sha256 -verify "$1" -signature "$2" "$VT_TMP/data.txt"
   grep -q "Verified OK" "$VT_TMP/verify-$3.out" || vt_fail "$3: the signature does not verify"
 }
 # token flags of our slot, sorted, comma-separated
@@ -122,13 +115,13 @@ if bytes(n) != want_n or bytes(e) != b"\x01\x00\x01":
     sys.exit("CKA_MODULUS/CKA_PUBLIC_EXPONENT %s/%s are not the key's" % (bytes(n).hex()[:32], bytes(e).hex()))
 print("ok")
 EOF
-  run "keyattrs-$1" vt_python "$VT_TMP/keyattrs.py" "$VT_MODULE" "$1" "$USER_PIN" "$2"
+  vt_run "keyattrs-$1" vt_python "$VT_TMP/keyattrs.py" "$VT_MODULE" "$1" "$USER_PIN" "$2"
 }
 make_cert() { # <pub.pem> <out.pem> <CN>
-  [ -e "$VT_TMP/ca.key" ] || run ca openssl req -x509 -newkey rsa:2048 -nodes \
+  [ -e "$VT_TMP/ca.key" ] || vt_run ca openssl req -x509 -newkey rsa:2048 -nodes \
     -keyout "$VT_TMP/ca.key" -out "$VT_TMP/ca.pem" -subj "/CN=vtoken interop CA" -days 2
-  run csr openssl req -new -key "$VT_TMP/ca.key" -subj "/CN=$3/C=KZ" -out "$VT_TMP/req.csr"
-  run cert openssl x509 -req -in "$VT_TMP/req.csr" -force_pubkey "$1" -CA "$VT_TMP/ca.pem" \
+  vt_run csr openssl req -new -key "$VT_TMP/ca.key" -subj "/CN=$3/C=KZ" -out "$VT_TMP/req.csr"
+  vt_run cert openssl x509 -req -in "$VT_TMP/req.csr" -force_pubkey "$1" -CA "$VT_TMP/ca.pem" \
     -CAkey "$VT_TMP/ca.key" -set_serial "0x$RANDOM" -days 2 -out "$2"
 }
 # check_acls <whose>: tag 86 of each file is what OpenSC's rutoken_ecp profile gives
@@ -154,29 +147,38 @@ t0=$SECONDS
 
 # ---------------------------------------------------------------------------------------
 vt_note "1. OpenSC personalises the card and writes objects"
-run erase pkcs15-init -r "$SLOT" --erase-card
-run create pkcs15-init -r "$SLOT" --create-pkcs15 --so-pin "$SO_PIN" --so-puk "" --label "OpenSC made"
-run store-pin pkcs15-init -r "$SLOT" --store-pin --label "User PIN" --auth-id 02 --pin "$USER_PIN" \
+vt_run erase pkcs15-init -r "$SLOT" --erase-card
+vt_run create pkcs15-init -r "$SLOT" --create-pkcs15 --so-pin "$SO_PIN" --so-puk "" --label "OpenSC made"
+vt_run store-pin pkcs15-init -r "$SLOT" --store-pin --label "User PIN" --auth-id 02 --pin "$USER_PIN" \
   --puk "" --so-pin "$SO_PIN" --finalize
-run keygen pkcs15-init -r "$SLOT" --generate-key rsa/2048 --auth-id 02 --pin "$USER_PIN" --id 45 \
+vt_run keygen pkcs15-init -r "$SLOT" --generate-key rsa/2048 --auth-id 02 --pin "$USER_PIN" --id 45 \
   --label "opensc key"
-run pub45 pkcs15-tool -r "$SLOT" --read-public-key 45 -o "$VT_TMP/pub45.pem"
+vt_run pub45 pkcs15-tool -r "$SLOT" --read-public-key 45 -o "$VT_TMP/pub45.pem"
 make_cert "$VT_TMP/pub45.pem" "$VT_TMP/cert45.pem" "OPENSC KEY"
-run store-cert pkcs15-init -r "$SLOT" --store-certificate "$VT_TMP/cert45.pem" --id 45 --auth-id 02 \
+vt_run store-cert pkcs15-init -r "$SLOT" --store-certificate "$VT_TMP/cert45.pem" --id 45 --auth-id 02 \
   --pin "$USER_PIN" --label "opensc cert"
 printf 'opensc private data' >"$VT_TMP/data.bin"
-run store-data pkcs15-init -r "$SLOT" --store-data "$VT_TMP/data.bin" --label "opensc data" \
+vt_run store-data pkcs15-init -r "$SLOT" --store-data "$VT_TMP/data.bin" --label "opensc data" \
   --application-name vtoken --application-id 1.2.3.4 --auth-id 02 --pin "$USER_PIN"
-# rtecp_store_key wants dP, dQ and qInv at full length (else CKR_ARGUMENTS_BAD): retry
-for try in 1 2 3 4 5; do
-  run genkey47 openssl genrsa -out "$VT_TMP/imp47.pem" 2048
-  pkcs11-tool --module "$OPENSC_P11" --slot-index 0 --login --pin "$USER_PIN" --write-object \
-    "$VT_TMP/imp47.pem" --type privkey --id 47 --label "opensc imported" >"$VT_TMP/imp47.out" 2>&1 &&
-    break
-  [ "$try" -lt 5 ] || { cat "$VT_TMP/imp47.out" >&2; vt_fail "opensc-pkcs11 did not import a key"; }
+# OpenSC's rtecp_store_key takes dP, dQ and qInv only at full length (128 bytes for
+# RSA-2048; about one key in 85 has a shorter one) and fails with CKR_ARGUMENTS_BAD
+# after it has created the key file, so that a second try meets that file (6A89,
+# CKR_GENERAL_ERROR). Import once, a key that meets the condition.
+crt_full() {
+  openssl rsa -in "$1" -traditional -outform DER 2>/dev/null | openssl asn1parse -inform DER |
+    awk '/prim: INTEGER/ { n++; if (n >= 7 && match($0, / l= *[0-9]+/) &&
+      substr($0, RSTART + 3, RLENGTH - 3) + 0 < 128) short = 1 }
+      END { exit (n == 9 && !short) ? 0 : 1 }'
+}
+for try in $(seq 20); do
+  vt_run genkey47 openssl genrsa -out "$VT_TMP/imp47.pem" 2048
+  crt_full "$VT_TMP/imp47.pem" && break
+  [ "$try" -lt 20 ] || vt_fail "20 RSA keys in a row with a short CRT parameter"
 done
-run pub47 openssl rsa -in "$VT_TMP/imp47.pem" -pubout -out "$VT_TMP/pub47.pem"
-run dump1 pkcs15-tool -r "$SLOT" --dump
+vt_run import47 pkcs11-tool --module "$OPENSC_P11" --slot-index 0 --login --pin "$USER_PIN" \
+  --write-object "$VT_TMP/imp47.pem" --type privkey --id 47 --label "opensc imported"
+vt_run pub47 openssl rsa -in "$VT_TMP/imp47.pem" -pubout -out "$VT_TMP/pub47.pem"
+vt_run dump1 pkcs15-tool -r "$SLOT" --dump
 grep -q "Public RSA Key" "$VT_TMP/dump1.out" || vt_fail "no public key in OpenSC's dump"
 [ "$(grep -c '^Public RSA Key' "$VT_TMP/dump1.out")" = 1 ] ||
   vt_fail "opensc-pkcs11 wrote a PuKDF entry for the imported key: the premise changed"
@@ -229,33 +231,33 @@ vt_host pkcs11-tool --module "$VT_MODULE" --slot-index 0 --login --pin "$USER_PI
 ours initpin --init-pin --login --login-type so --so-pin "$SO_PIN" --new-pin "$USER_PIN"
 [ "$(our_flags)" = "PIN initialized,login required,rng,token initialized" ] ||
   vt_fail "after C_InitPIN: flags $(our_flags)"
-run dump2a pkcs15-tool -r "$SLOT" --dump
+vt_run dump2a pkcs15-tool -r "$SLOT" --dump
 grep -q "PKCS#15 Card \[vtoken made\]" "$VT_TMP/dump2a.out" || vt_fail "OpenSC does not see the new label"
 if grep -q "RSA Key\|X.509\|Data object" "$VT_TMP/dump2a.out"; then
   vt_fail "C_InitToken left objects: $(grep "RSA Key\|X.509\|Data object" "$VT_TMP/dump2a.out")"
 fi
 ours keygen2 --login --pin "$USER_PIN" --keypairgen --key-type rsa:2048 --id 01 --label "vtoken key"
 ours pub01 --read-object --type pubkey --id 01 -o "$VT_TMP/pub01.der"
-run pub01pem openssl pkey -pubin -inform DER -in "$VT_TMP/pub01.der" -out "$VT_TMP/pub01.pem"
+vt_run pub01pem openssl pkey -pubin -inform DER -in "$VT_TMP/pub01.der" -out "$VT_TMP/pub01.pem"
 make_cert "$VT_TMP/pub01.pem" "$VT_TMP/cert01.pem" "VTOKEN KEY"
-run cert01der openssl x509 -in "$VT_TMP/cert01.pem" -outform DER -out "$VT_TMP/cert01.der"
+vt_run cert01der openssl x509 -in "$VT_TMP/cert01.pem" -outform DER -out "$VT_TMP/cert01.der"
 ours writecert2 --login --pin "$USER_PIN" --write-object "$VT_TMP/cert01.der" --type cert --id 01 \
   --label "vtoken cert"
-run genkey02 openssl genrsa -out "$VT_TMP/imp02.pem" 2048
-run pub02 openssl rsa -in "$VT_TMP/imp02.pem" -pubout -out "$VT_TMP/pub02.pem"
+vt_run genkey02 openssl genrsa -out "$VT_TMP/imp02.pem" 2048
+vt_run pub02 openssl rsa -in "$VT_TMP/imp02.pem" -pubout -out "$VT_TMP/pub02.pem"
 ours import02 --login --pin "$USER_PIN" --write-object "$VT_TMP/imp02.pem" --type privkey --id 02 \
   --label "vtoken imported"
 our_key_attrs 02 "$VT_TMP/imp02.pem"
 
 vt_note "2. OpenSC reads what our module wrote"
-run dump2 pkcs15-tool -r "$SLOT" --dump
+vt_run dump2 pkcs15-tool -r "$SLOT" --dump
 for want in "Private RSA Key \[vtoken key\]" "Private RSA Key \[vtoken imported\]" \
   "Public RSA Key \[vtoken key\]" "X.509 Certificate \[vtoken cert\]"; do
   grep -q "$want" "$VT_TMP/dump2.out" || vt_fail "pkcs15-tool --dump misses $want"
 done
 [ "$(grep -c '^Public RSA Key' "$VT_TMP/dump2.out")" = 1 ] ||
   vt_fail "the imported key got a PuKDF entry (opensc-pkcs11 writes none)"
-run readcert2 pkcs15-tool -r "$SLOT" --read-certificate 01 -o "$VT_TMP/cert01-back.pem"
+vt_run readcert2 pkcs15-tool -r "$SLOT" --read-certificate 01 -o "$VT_TMP/cert01-back.pem"
 cmp -s "$VT_TMP/cert01.der" <(openssl x509 -in "$VT_TMP/cert01-back.pem" -outform DER) ||
   vt_fail "OpenSC reads a different certificate"
 theirs objects2 --login --pin "$USER_PIN" -O
@@ -273,7 +275,7 @@ cat >"$VT_TMP/odf.txt" <<EOF
 cd 5000
 get 5031 $VT_TMP/odf-ours.der
 EOF
-run getodf opensc-explorer -r "$SLOT" "$VT_TMP/odf.txt"
+vt_run getodf opensc-explorer -r "$SLOT" "$VT_TMP/odf.txt"
 # keygen then certificate: AODF, PrKDF, PuKDF, CDF, as pkcs15-init lists them for that history
 cmp -s <(head -c 48 "$VECTORS/stage2/odf.der") <(head -c 48 "$VT_TMP/odf-ours.der") ||
   vt_fail "our ODF is not OpenSC's: $(xxd -p "$VT_TMP/odf-ours.der" | tr -d '\n' | head -c 120)"
@@ -287,8 +289,8 @@ rm -f "$SIM_HOME/tokens/kaztoken.img"
 start_sim
 ours keygen3 --login --pin "$USER_PIN" --keypairgen --key-type rsa:2048 --id 03 --label "first key"
 ours pub03 --read-object --type pubkey --id 03 -o "$VT_TMP/pub03.der"
-run pub03pem openssl pkey -pubin -inform DER -in "$VT_TMP/pub03.der" -out "$VT_TMP/pub03.pem"
-run dump3 pkcs15-tool -r "$SLOT" --dump
+vt_run pub03pem openssl pkey -pubin -inform DER -in "$VT_TMP/pub03.der" -out "$VT_TMP/pub03.pem"
+vt_run dump3 pkcs15-tool -r "$SLOT" --dump
 grep -q "Private RSA Key \[first key\]" "$VT_TMP/dump3.out" || vt_fail "OpenSC misses our first key"
 theirs sign03 --login --pin "$USER_PIN" --sign --id 03 -m SHA256-RSA-PKCS -i "$VT_TMP/data.txt" \
   -o "$VT_TMP/sig03"

@@ -67,15 +67,6 @@ stop_sim() {
     vt_fail "the card stayed in its reader after vtoken sim stopped"
 }
 
-# run <what> <command...>: run a client, keep its output in $VT_TMP/<what>.out
-run() {
-  local what=$1; shift
-  if ! "$@" >"$VT_TMP/$what.out" 2>&1; then
-    cat "$VT_TMP/$what.out" >&2
-    vt_fail "$what failed: $*"
-  fi
-}
-
 # Tries left of the user PIN: after a LOGOUT (80 40, as rtecp_logout sends it), VERIFY
 # without data answers 63Cx with x tries left.
 user_tries() {
@@ -91,39 +82,39 @@ start_sim
 
 vt_note "opensc-tool sees the Kaztoken ATR and uses the Rutoken ECP driver"
 [ "$(card_atr)" = "$ATR" ] || vt_fail "ATR '$(card_atr)', want $ATR"
-run name opensc-tool -r "$SLOT" --name
+vt_run name opensc-tool -r "$SLOT" --name
 grep -q "Kaztoken" "$VT_TMP/name.out" || vt_fail "card name: $(cat "$VT_TMP/name.out")"
 grep -q "card-rtecp.c" "$VT_TMP/opensc-debug.log" || vt_fail "OpenSC did not use the rutoken_ecp driver"
-run serial opensc-tool -r "$SLOT" --serial
+vt_run serial opensc-tool -r "$SLOT" --serial
 grep -Eq '^[0-9A-F]{2}( [0-9A-F]{2}){3}' "$VT_TMP/serial.out" ||
   vt_fail "serial: $(cat "$VT_TMP/serial.out")"
 
 vt_note "pkcs15-init: erase, create the PKCS#15 application (SO PIN), store the user PIN"
-run erase pkcs15-init -r "$SLOT" --erase-card
-run create pkcs15-init -r "$SLOT" --create-pkcs15 --so-pin "$SO_PIN" --so-puk "" \
+vt_run erase pkcs15-init -r "$SLOT" --erase-card
+vt_run create pkcs15-init -r "$SLOT" --create-pkcs15 --so-pin "$SO_PIN" --so-puk "" \
   --label "Kaztoken test"
-run store-pin pkcs15-init -r "$SLOT" --store-pin --label "User PIN" --auth-id 02 \
+vt_run store-pin pkcs15-init -r "$SLOT" --store-pin --label "User PIN" --auth-id 02 \
   --pin "$USER_PIN" --puk "" --so-pin "$SO_PIN" --finalize
-run list-pins pkcs15-tool -r "$SLOT" --list-pins
+vt_run list-pins pkcs15-tool -r "$SLOT" --list-pins
 grep -q "User PIN" "$VT_TMP/list-pins.out" || vt_fail "no user PIN: $(cat "$VT_TMP/list-pins.out")"
 grep -q "Security Officer PIN" "$VT_TMP/list-pins.out" || vt_fail "no SO PIN"
 
 vt_note "pkcs15-init --generate-key rsa/2048 on the card"
-run keygen pkcs15-init -r "$SLOT" --generate-key rsa/2048 --auth-id 02 --pin "$USER_PIN" \
+vt_run keygen pkcs15-init -r "$SLOT" --generate-key rsa/2048 --auth-id 02 --pin "$USER_PIN" \
   --id 45 --label "Kaztoken key"
-run dump pkcs15-tool -r "$SLOT" --dump
+vt_run dump pkcs15-tool -r "$SLOT" --dump
 grep -q "Private RSA Key \[Kaztoken key\]" "$VT_TMP/dump.out" || vt_fail "no private key in the dump"
 grep -q "ModLength *: 2048" "$VT_TMP/dump.out" || vt_fail "not a 2048-bit key"
 grep -q "Path *: 3f001000100060020001" "$VT_TMP/dump.out" ||
   vt_fail "the key is not in the Rutoken private key DF"
-run pubkey pkcs15-tool -r "$SLOT" --read-public-key 45 -o "$VT_TMP/pub.pem"
+vt_run pubkey pkcs15-tool -r "$SLOT" --read-public-key 45 -o "$VT_TMP/pub.pem"
 
 vt_note "pkcs11-tool signs SHA256-RSA-PKCS, openssl verifies"
 printf 'signed by a Kaztoken that exists only in software\n' >"$VT_TMP/data.txt"
-run sign pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" --sign \
+vt_run sign pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" --sign \
   --id 45 --mechanism SHA256-RSA-PKCS --input-file "$VT_TMP/data.txt" \
   --output-file "$VT_TMP/data.sig"
-run verify openssl dgst -sha256 -verify "$VT_TMP/pub.pem" -signature "$VT_TMP/data.sig" \
+vt_run verify openssl dgst -sha256 -verify "$VT_TMP/pub.pem" -signature "$VT_TMP/data.sig" \
   "$VT_TMP/data.txt"
 grep -q "Verified OK" "$VT_TMP/verify.out" || vt_fail "signature does not verify"
 
@@ -137,24 +128,24 @@ openssl req -new -key "$VT_TMP/ca.key" -subj "/CN=KAZTOKEN TEST/C=KZ" \
 openssl x509 -req -in "$VT_TMP/req.csr" -force_pubkey "$VT_TMP/pub.pem" -CA "$VT_TMP/ca.pem" \
   -CAkey "$VT_TMP/ca.key" -CAcreateserial -days 2 -out "$VT_TMP/cert.pem" \
   >>"$VT_TMP/openssl.log" 2>&1 || vt_fail "openssl: certificate"
-run store-cert pkcs15-init -r "$SLOT" --store-certificate "$VT_TMP/cert.pem" --id 45 \
+vt_run store-cert pkcs15-init -r "$SLOT" --store-certificate "$VT_TMP/cert.pem" --id 45 \
   --auth-id 02 --pin "$USER_PIN" --label "Kaztoken cert"
-run list-certs pkcs15-tool -r "$SLOT" --list-certificates
+vt_run list-certs pkcs15-tool -r "$SLOT" --list-certificates
 grep -q "Kaztoken cert" "$VT_TMP/list-certs.out" || vt_fail "certificate not listed"
-run read-cert pkcs15-tool -r "$SLOT" --read-certificate 45 -o "$VT_TMP/cert-back.pem"
+vt_run read-cert pkcs15-tool -r "$SLOT" --read-certificate 45 -o "$VT_TMP/cert-back.pem"
 cmp -s <(openssl x509 -in "$VT_TMP/cert.pem" -outform DER) \
   <(openssl x509 -in "$VT_TMP/cert-back.pem" -outform DER) || vt_fail "certificate read back differs"
 
 vt_note "pkcs11-tool --change-pin"
-run change-pin pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" \
+vt_run change-pin pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" \
   --change-pin --new-pin "$NEW_PIN"
 rc=0; pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" --list-objects \
   >"$VT_TMP/old-pin.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || vt_fail "the old PIN still logs in"
-run new-pin pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$NEW_PIN" --list-objects
+vt_run new-pin pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$NEW_PIN" --list-objects
 
 vt_note "a wrong PIN lowers the tries left"
-run list-pins2 pkcs15-tool -r "$SLOT" --list-pins
+vt_run list-pins2 pkcs15-tool -r "$SLOT" --list-pins
 before=$(user_tries)
 [ -n "$before" ] || vt_fail "no tries count from VERIFY without data"
 rc=0; pkcs15-tool -r "$SLOT" --verify-pin --auth-id 02 --pin 00000000 >"$VT_TMP/wrong.out" 2>&1 || rc=$?
@@ -167,21 +158,21 @@ vt_note "everything survives a restart of vtoken sim"
 stop_sim
 start_sim
 [ "$(user_tries)" = "$after" ] || vt_fail "tries left after restart: '$(user_tries)', want $after"
-run list-pins3 pkcs15-tool -r "$SLOT" --list-pins
+vt_run list-pins3 pkcs15-tool -r "$SLOT" --list-pins
 cmp -s "$VT_TMP/list-pins2.out" "$VT_TMP/list-pins3.out" || vt_fail "PINs differ after restart"
-run dump2 pkcs15-tool -r "$SLOT" --dump
+vt_run dump2 pkcs15-tool -r "$SLOT" --dump
 # (pkcs15-init --store-certificate --label renames the key it pairs with: match by ID)
 grep -A12 "^Private RSA Key" "$VT_TMP/dump2.out" | grep -q "ID *: 45" || vt_fail "key gone after restart"
 grep -q "Kaztoken cert" "$VT_TMP/dump2.out" || vt_fail "certificate gone after restart"
-run read-cert2 pkcs15-tool -r "$SLOT" --read-certificate 45 -o "$VT_TMP/cert-back2.pem"
+vt_run read-cert2 pkcs15-tool -r "$SLOT" --read-certificate 45 -o "$VT_TMP/cert-back2.pem"
 cmp -s "$VT_TMP/cert-back.pem" "$VT_TMP/cert-back2.pem" || vt_fail "certificate differs after restart"
 rc=0; pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$USER_PIN" --list-objects \
   >"$VT_TMP/old-pin2.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || vt_fail "the old PIN logs in after restart"
-run sign2 pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$NEW_PIN" --sign \
+vt_run sign2 pkcs11-tool --module "$P11" --slot-index 0 --login --pin "$NEW_PIN" --sign \
   --id 45 --mechanism SHA256-RSA-PKCS --input-file "$VT_TMP/data.txt" \
   --output-file "$VT_TMP/data2.sig"
-run verify2 openssl dgst -sha256 -verify "$VT_TMP/pub.pem" -signature "$VT_TMP/data2.sig" \
+vt_run verify2 openssl dgst -sha256 -verify "$VT_TMP/pub.pem" -signature "$VT_TMP/data2.sig" \
   "$VT_TMP/data.txt"
 grep -q "Verified OK" "$VT_TMP/verify2.out" || vt_fail "signature after restart does not verify"
 
