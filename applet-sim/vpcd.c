@@ -25,18 +25,16 @@ enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
 
 #define CONNECT_TIMEOUT_MS 2000
 
-int64_t sim_vpcd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t sim_vpcd_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t sim_vpcd_now_ms(void)
+{
+    return sim_vpcd_now_us() / 1000;
 }
 
 const char *sim_vpcd_state_name(sim_vpcd_state st)
@@ -728,7 +726,8 @@ sim_status sim_vpcd_run(sim_vpcd *l)
 
         for (size_t i = 0; i < l->ncards; i++)
             card_timers(l, &l->cards[i], now);
-        bool spin = sim_vpcd_now_us() < l->spin_until_us;
+        /* 0 unless an APDU was answered with busy polling on: no clock read then */
+        bool spin = l->spin_until_us > 0 && sim_vpcd_now_us() < l->spin_until_us;
         n = build_pollset(l, fds, slots);
         ready = poll(fds, n, spin ? 0 : poll_timeout(l, sim_vpcd_now_ms()));
         if (ready < 0) {
